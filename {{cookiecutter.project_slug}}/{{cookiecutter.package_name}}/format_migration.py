@@ -1,0 +1,32 @@
+"""Format a newly written revision with ruff, when ruff is installed.
+
+Alembic runs this after writing a revision ([post_write_hooks] in alembic.ini):
+python -m {{ cookiecutter.package_name }}.format_migration PATH
+"""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+
+def find_ruff() -> list[str] | None:
+    """The ruff command beside this interpreter, else on PATH, else None."""
+    beside = shutil.which("ruff", path=str(Path(sys.executable).parent))
+    found = beside or shutil.which("ruff")
+    return [found] if found else None
+
+
+def main(paths: list[str]) -> int:
+    """Sort imports and format each path; a missing ruff is not an error."""
+    ruff = find_ruff()
+    if ruff is None:
+        print("ruff is not installed: the new revision is left unformatted.")
+        return 0
+    for command in (["check", "--fix", "--select", "I", "--quiet"], ["format", "--quiet"]):
+        subprocess.run([*ruff, *command, *paths], check=False, timeout=60)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

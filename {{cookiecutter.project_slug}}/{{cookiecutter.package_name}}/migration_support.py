@@ -1,0 +1,96 @@
+"""What alembic/env.py configures: table exclusions, portable types, no empty revisions.
+
+Kept free of the models, sqlmodel and pydantic: `alembic upgrade head` imports this on
+every deploy and should start as fast as Alembic itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable
+from fnmatch import fnmatchcase
+from typing import Any
+
+from alembic.config import Config
+from alembic.operations.ops import MigrationScript
+from alembic.runtime.migration import MigrationContext
+from alembic.util import CommandError
+from sqlalchemy.engine import Connection
+from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger("alembic.env")
+
+EXCLUDE_SECTION = "alembic:exclude"
+# Commands that may compare the models with the database and so need the models.
+_AUTOGENERATING_COMMANDS = {"revision", "check"}
+
+
+def excluded_tables(config: Config) -> list[str]:
+    """Table names (or shell-style patterns) listed under [alembic:exclude] tables."""
+    value = config.get_section_option(EXCLUDE_SECTION, "tables") or ""
+    return [name for name in re.split(r"[,\s]+", value) if name]
+
+
+def include_object_filter(patterns: Iterable[str]) -> Callable[..., bool]:
+    """An autogenerate `include_object` hook that skips the excluded tables."""
+    patterns = ["alembic_version", *patterns]
+
+    def include_object(obj: Any, name: str | None, type_: str, *_: Any) -> bool:
+        table = name if type_ == "table" else getattr(obj, "table", None)
+        table_name = table if isinstance(table, str) else getattr(table, "name", None)
+        return not any(fnmatchcase(table_name or "", p) for p in patterns)
+
+    return include_object
+
+
+def needs_models(config: Config) -> bool:
+    """Whether this run may autogenerate; plain upgrades skip importing the models."""
+    cmd = getattr(config.cmd_opts, "cmd", None)
+    if not cmd:
+        # Called from code (tests, tools): we cannot tell, so load them.
+        return True
+    return getattr(cmd[0], "__name__", "") in _AUTOGENERATING_COMMANDS
+
+
+def render_item(type_: str, obj: Any, _autogen_context: Any) -> str | bool:
+    """Render library-specific column types as the SQLAlchemy type they store as."""
+    # sqlmodel's AutoString and UTCDateTime are internals that may be renamed; a
+    # migration naming them would break on upgrade. Their `impl` is plain SQLAlchemy.
+    if type_ == "type" and isinstance(obj, TypeDecorator):
+        if type(obj).__module__.split(".")[0] == "sqlmodel":
+            return f"sa.{obj.impl_instance!r}"
+    return False
+
+
+def skip_empty_revision(
+    context: MigrationContext, _revision: Any, directives: list[MigrationScript]
+) -> None:
+    """Write no revision file when `alembic revision --autogenerate` finds no change."""
+    # Only for the CLI's revision command: `alembic check` reads the generated script
+    # afterwards and would fail on an empty list.
+    if not getattr(context.config.cmd_opts, "autogenerate", False):
+        return
+    if directives and all(ops.is_empty() for ops in directives[0].upgrade_ops_list):
+        directives[:] = []
+        log.info("No changes between the models and the database; no revision written.")
+
+
+def forbid_sqlite_foreign_keys(connection: Connection) -> None:
+    """Turn SQLite foreign keys off for a migration, or refuse to migrate."""
+    # Batch mode rebuilds a table by copying it and dropping the original; with
+    # foreign keys on, SQLite cascades that DROP into every child row. The pragma has
+    # no effect inside a transaction, so a connection handed to us mid-transaction
+    # is checked rather than trusted.
+    if not connection.in_transaction():
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        enabled = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
+        connection.commit()
+    else:
+        enabled = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
+    if enabled:
+        raise CommandError(
+            "SQLite foreign keys are ON on the connection given to Alembic, so a batch "
+            "migration would cascade-delete child rows; hand it a connection without "
+            "PRAGMA foreign_keys=ON"
+        )
