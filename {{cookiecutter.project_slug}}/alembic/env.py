@@ -1,6 +1,6 @@
 """Alembic environment: where migrations find the database and the models.
 
-The URL comes from {{ cookiecutter.package_name }}.settings (DATABASE_URL, then .env, then a
+The URL comes from the package's settings module (DATABASE_URL, then .env, then a
 SQLite file in the project) and is handed to SQLAlchemy directly: never through
 alembic.ini, whose interpolation chokes on a percent-encoded password.
 """
@@ -14,12 +14,16 @@ from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import OperationalError
 
 from {{ cookiecutter.package_name }} import migration_support as support
-from {{ cookiecutter.package_name }}.settings import DatabaseURLError, database_url, describe
+from {{ cookiecutter.package_name }}.settings import (
+    DatabaseURLError,
+    database_url,
+    describe,
+)
 
 config = context.config
 
 # Tools that drive migrations from code (tests) may keep their own logging.
-if config.config_file_name is not None and config.attributes.get("configure_logger", True):
+if config.config_file_name and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 
@@ -36,6 +40,7 @@ def target_metadata():
 
 def configure_options() -> dict:
     """Options shared by offline and online runs."""
+    excluded = support.excluded_tables(config)
     return {
         "target_metadata": target_metadata(),
         # Batch operations: on SQLite a table is rebuilt, elsewhere they are plain
@@ -43,7 +48,7 @@ def configure_options() -> dict:
         "render_as_batch": True,
         "compare_type": True,
         "compare_server_default": True,
-        "include_object": support.include_object_filter(support.excluded_tables(config)),
+        "include_object": support.include_object_filter(excluded),
         "render_item": support.render_item,
         "process_revision_directives": support.skip_empty_revision,
         # Each revision commits on its own: a failure keeps the ones before it.
@@ -78,14 +83,14 @@ def run_migrations_online(url: URL) -> None:
     try:
         connection = engine.connect()
     except OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        reason = str(exc.orig or exc).strip().splitlines()[0]
         raise CommandError(f"cannot connect to {describe(url)}: {reason}") from None
     with connection:
         run_migrations(connection)
 
 
 def resolve_url() -> URL:
-    """DATABASE_URL, resolved; a bad one is a one-line Alembic error, not a traceback."""
+    """DATABASE_URL, resolved; a bad one is a one-line error, not a traceback."""
     try:
         return database_url()
     except DatabaseURLError as exc:

@@ -14,11 +14,12 @@ from .settings import database_url
 
 
 def create_db_engine(url: URL | None = None, **kwargs: Any) -> Engine:
-    """Build an engine for `url` (default: DATABASE_URL) that behaves alike everywhere."""
+    """An engine for `url` (default: DATABASE_URL) that behaves alike everywhere."""
     url = database_url() if url is None else url
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _enforce_foreign_keys)
+        event.listen(engine, "connect", _configure_sqlite_connection)
+        event.listen(engine, "begin", _begin_sqlite_transaction)
     return engine
 
 
@@ -34,9 +35,17 @@ def get_session() -> Iterator[Session]:
         yield session
 
 
-def _enforce_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
+def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     # SQLite ignores ON DELETE CASCADE unless each connection asks for it; the app
-    # wants the same cascades as on PostgreSQL. Migrations must not have it (see env.py).
+    # wants the same cascades as on PostgreSQL. Migrations must not have it (env.py).
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+    # Python's sqlite3 delays BEGIN until the first write, which breaks SAVEPOINTs and
+    # rollbacks of reads-then-writes; SQLAlchemy's documented fix is to emit BEGIN
+    # ourselves (below) so transactions behave as on PostgreSQL.
+    dbapi_connection.isolation_level = None
+
+
+def _begin_sqlite_transaction(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")

@@ -23,7 +23,8 @@ def main(paths: list[str]) -> int:
     if ruff is None:
         print("ruff is not installed: the new revision is left unformatted.")
         return 0
-    for command in (["check", "--fix", "--select", "I", "--quiet"], ["format", "--quiet"]):
+    sort_imports = ["check", "--fix", "--select", "I", "--quiet"]
+    for command in (sort_imports, ["format", "--quiet"]):
         subprocess.run([*ruff, *command, *paths], check=False, timeout=60)
     return 0
 

@@ -57,9 +57,9 @@ def render_item(type_: str, obj: Any, _autogen_context: Any) -> str | bool:
     """Render library-specific column types as the SQLAlchemy type they store as."""
     # sqlmodel's AutoString and UTCDateTime are internals that may be renamed; a
     # migration naming them would break on upgrade. Their `impl` is plain SQLAlchemy.
-    if type_ == "type" and isinstance(obj, TypeDecorator):
-        if type(obj).__module__.split(".")[0] == "sqlmodel":
-            return f"sa.{obj.impl_instance!r}"
+    library = type(obj).__module__.split(".")[0]
+    if type_ == "type" and isinstance(obj, TypeDecorator) and library == "sqlmodel":
+        return f"sa.{obj.impl_instance!r}"
     return False
 
 
