@@ -1,1 +1,1 @@
-"""The {{ cookiecutter.package_name }} service: SQLModel models with Alembic migrations."""
+"""The service package: SQLModel models, their database, and migration support."""

@@ -1,0 +1,72 @@
+"""Fixtures for baking the template with the real cookiecutter CLI and testing the result."""
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from .helpers import Baked, bake
+
+# The server the PostgreSQL tests create their databases on (trust auth here and in CI).
+ADMIN_URL = os.environ.get(
+    "TEMPLATE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+# In CI (or when asked) an unreachable server fails the run instead of skipping tests.
+POSTGRES_REQUIRED = bool(os.environ.get("CI") or os.environ.get("REQUIRE_POSTGRES"))
+
+
+def _postgres_error() -> str | None:
+    try:
+        psycopg2.connect(ADMIN_URL, connect_timeout=5).close()
+    except psycopg2.OperationalError as exc:
+        return str(exc).strip().splitlines()[0]
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    """A URL of a PostgreSQL server that may create databases."""
+    error = _postgres_error()
+    if error:
+        message = f"PostgreSQL at {ADMIN_URL} is unreachable: {error}"
+        if POSTGRES_REQUIRED:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return ADMIN_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty database for one test (dropped afterwards); a psycopg2-style URL."""
+    name = f"tpl_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(postgres_admin_url)
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    base = postgres_admin_url.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture(scope="session")
+def baked_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Baked:
+    """A project baked with every default (SQLite), shared read-only by tests."""
+    return bake(tmp_path_factory.mktemp("sqlite"))
+
+
+@pytest.fixture(scope="session")
+def baked_postgresql(tmp_path_factory: pytest.TempPathFactory) -> Baked:
+    """A project baked for PostgreSQL, shared read-only by tests."""
+    return bake(tmp_path_factory.mktemp("postgresql"), database="postgresql")
+
+
+@pytest.fixture
+def project(baked_sqlite: Baked, tmp_path: Path) -> Baked:
+    """A private copy of the default project, for tests that change it."""
+    copy = tmp_path / baked_sqlite.path.name
+    shutil.copytree(baked_sqlite.path, copy)
+    return Baked(copy, baked_sqlite.package)
