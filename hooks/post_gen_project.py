@@ -67,12 +67,16 @@ def bootstrap_venv() -> Path:
         uv = shutil.which("uv")
         if uv:
             run([uv, "venv", "--quiet", "--python", sys.executable, str(VENV)])
-            run([uv, "pip", "install", "--quiet", "--python", str(python), "-e", ".[dev]"],
-                timeout=INSTALL_TIMEOUT)
+            run(
+                [uv, "pip", "install", "--quiet", "--python", str(python), "-e", ".[dev]"],
+                timeout=INSTALL_TIMEOUT,
+            )
         else:
             run([sys.executable, "-m", "venv", str(VENV)])
-            run([str(python), "-m", "pip", "install", "--quiet", "-e", ".[dev]"],
-                timeout=INSTALL_TIMEOUT)
+            run(
+                [str(python), "-m", "pip", "install", "--quiet", "-e", ".[dev]"],
+                timeout=INSTALL_TIMEOUT,
+            )
     except HookFailure:
         # A half-made environment is worse than none: the printed steps start clean.
         shutil.rmtree(VENV, ignore_errors=True)
@@ -97,9 +101,8 @@ def existing_revisions() -> list[Path]:
 def autogenerate(python: Path | str) -> Path:
     """Run `alembic revision --autogenerate` and return the file it wrote."""
     env = {**os.environ, "DATABASE_URL": SCRATCH_URL}
-    alembic_ini = str(PROJECT / "alembic.ini")
-    run([str(python), "-m", "alembic", "-c", alembic_ini, "revision", "--autogenerate",
-         "-m", MESSAGE], env=env)
+    alembic = [str(python), "-m", "alembic", "-c", str(PROJECT / "alembic.ini")]
+    run([*alembic, "revision", "--autogenerate", "-m", MESSAGE], env=env)
     written = existing_revisions()
     if len(written) != 1:
         raise HookFailure(f"expected one initial revision, found {len(written)}")

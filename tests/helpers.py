@@ -36,9 +36,7 @@ class Baked:
 
 def clean_env(**overrides: str) -> dict[str, str]:
     """The test process's environment without the variables projects read, plus overrides."""
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEST_DATABASE_URL")
-    }
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEST_DATABASE_URL")}
     env.update(overrides)
     return env
 

@@ -50,9 +50,17 @@ def test_project_passes_ruff(baked: Baked) -> None:
 
 def test_layout(baked: Baked) -> None:
     expected = [
-        "pyproject.toml", ".env.example", ".gitignore", "README.md", "alembic.ini",
-        "alembic/env.py", "alembic/script.py.mako", "tests/conftest.py",
-        f"{baked.package}/models.py", f"{baked.package}/settings.py", f"{baked.package}/db.py",
+        "pyproject.toml",
+        ".env.example",
+        ".gitignore",
+        "README.md",
+        "alembic.ini",
+        "alembic/env.py",
+        "alembic/script.py.mako",
+        "tests/conftest.py",
+        f"{baked.package}/models.py",
+        f"{baked.package}/settings.py",
+        f"{baked.package}/db.py",
     ]
     missing = [name for name in expected if not (baked.path / name).is_file()]
     assert not missing
@@ -88,8 +96,13 @@ def test_one_initial_migration_creates_the_three_tables(baked: Baked) -> None:
     for table in ("user", "order", "item"):
         assert f'op.create_table(\n        "{table}"' in text
     for constraint in (
-        "fk_order_user_id_user", "fk_item_order_id_order", "uq_item_order_id_sku",
-        "ix_user_email", "ix_order_user_id", "pk_user", "ck_order_status",
+        "fk_order_user_id_user",
+        "fk_item_order_id_order",
+        "uq_item_order_id_sku",
+        "ix_user_email",
+        "ix_order_user_id",
+        "pk_user",
+        "ck_order_status",
     ):
         assert constraint in text
     assert text.count('ondelete="CASCADE"') == 2
