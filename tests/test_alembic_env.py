@@ -1,0 +1,177 @@
+"""What env.py promises: offline SQL, exclusions, no empty revisions, shared connections,
+portable batch migrations that never cascade, formatted revisions, a lean deploy path."""
+
+import sqlite3
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from .helpers import RUFF, Baked, run
+
+SECRET = "s3cr3t-Pa55"
+
+
+def sqlite_rows(path: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(path) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def python_in(project: Baked, code: str, **env: str):
+    """Run Python code inside the project folder with the test interpreter."""
+    return run([sys.executable, "-c", textwrap.dedent(code)], cwd=project.path, **env)
+
+
+def change_model(project: Baked, old: str, new: str) -> None:
+    models = project.path / project.package / "models.py"
+    text = models.read_text()
+    assert old in text
+    models.write_text(text.replace(old, new))
+
+
+def add_sample_rows(database: Path) -> None:
+    with sqlite3.connect(database) as connection:
+        connection.executescript(
+            """
+            INSERT INTO "user" (id, email, name) VALUES (1, 'ada@example.com', 'Ada');
+            INSERT INTO "order" (id, user_id, total) VALUES (1, 1, 19.98);
+            INSERT INTO item (order_id, sku, quantity, unit_price) VALUES (1, 'BOOK', 2, 9.99);
+            """
+        )
+
+
+def test_offline_sql_never_connects_and_hides_nothing_it_should_not(project: Baked) -> None:
+    url = f"postgresql://app:{SECRET}@127.0.0.1:1/app"  # nothing listens on port 1
+    result = project.alembic("upgrade", "head", "--sql", DATABASE_URL=url)
+    assert 'CREATE TABLE "user"' in result.stdout
+    assert "CREATE UNIQUE INDEX ix_user_email" in result.stdout
+    assert "INSERT INTO alembic_version" in result.stdout
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_offline_sql_on_sqlite(project: Baked) -> None:
+    result = project.alembic("upgrade", "head", "--sql")
+    assert "CREATE TABLE user" in result.stdout or 'CREATE TABLE "user"' in result.stdout
+    assert not (project.path / f"{project.package}.db").exists()
+
+
+def test_excluded_tables_are_left_alone_by_autogenerate(project: Baked) -> None:
+    project.alembic("upgrade", "head")
+    database = project.path / f"{project.package}.db"
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE legacy_audit (id INTEGER PRIMARY KEY)")
+
+    drift = project.alembic("check", check=False)
+    assert drift.returncode != 0
+    assert "legacy_audit" in drift.stdout + drift.stderr
+
+    ini = project.alembic_ini.read_text().replace("tables =\n", "tables = legacy_*\n")
+    project.alembic_ini.write_text(ini)
+    project.alembic("check")
+    project.alembic("revision", "--autogenerate", "-m", "should be empty")
+    assert len(project.versions) == 1
+
+
+def test_autogenerate_with_no_changes_writes_no_file(project: Baked) -> None:
+    project.alembic("upgrade", "head")
+    result = project.alembic("revision", "--autogenerate", "-m", "nothing changed")
+    assert len(project.versions) == 1
+    assert "no revision written" in result.stdout + result.stderr
+    checked = project.alembic("check")
+    assert "No new upgrade operations detected" in checked.stdout + checked.stderr
+
+
+def test_a_connection_handed_in_is_used(project: Baked, tmp_path: Path) -> None:
+    handed = tmp_path / "handed.db"
+    elsewhere = tmp_path / "elsewhere.db"
+    python_in(
+        project,
+        f"""
+        from alembic import command
+        from alembic.config import Config
+        from sqlalchemy import create_engine
+
+        config = Config("alembic.ini")
+        with create_engine("sqlite:///{handed}").connect() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            connection.commit()
+        """,
+        DATABASE_URL=f"sqlite:///{elsewhere}",
+    )
+    assert ("user",) in sqlite_rows(handed, "SELECT name FROM sqlite_master")
+    assert not elsewhere.exists()
+
+
+def test_batch_rebuild_keeps_child_rows(project: Baked) -> None:
+    # Widening user.name makes SQLite rebuild the user table (copy, DROP, rename).
+    project.alembic("upgrade", "head")
+    database = project.path / f"{project.package}.db"
+    add_sample_rows(database)
+    change_model(project, "name: str = Field(max_length=100)", "name: str = Field(max_length=200)")
+    project.alembic("revision", "--autogenerate", "-m", "widen user name")
+    (_, new) = project.versions
+    assert "batch_alter_table" in new.read_text()
+
+    project.alembic("upgrade", "head")
+    assert sqlite_rows(database, 'SELECT count(*) FROM "order"') == [(1,)]
+    assert sqlite_rows(database, "SELECT count(*) FROM item") == [(1,)]
+    assert sqlite_rows(database, "PRAGMA foreign_key_check") == []
+    project.alembic("downgrade", "-1")
+    assert sqlite_rows(database, "SELECT count(*) FROM item") == [(1,)]
+    project.alembic("check", check=False)  # the model is ahead again: drift expected
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("written_on", ["sqlite", "postgresql"])
+def test_a_migration_applies_on_both_backends(
+    project: Baked, postgres_url: str, tmp_path: Path, written_on: str
+) -> None:
+    sqlite_url = f"sqlite:///{tmp_path / 'both.db'}"
+    urls = {"sqlite": sqlite_url, "postgresql": postgres_url}
+    author_url = urls[written_on]
+    change_model(project, "name: str = Field(max_length=100)", "name: str = Field(max_length=200)")
+    change_model(
+        project,
+        "    created_at: datetime = Field(default_factory=utcnow, sa_column_kwargs=_NOW)\n\n"
+        "    # The database deletes",
+        "    created_at: datetime = Field(default_factory=utcnow, sa_column_kwargs=_NOW)\n"
+        "    phone: str | None = Field(default=None, max_length=20, index=True)\n\n"
+        "    # The database deletes",
+    )
+    project.alembic("upgrade", "head", DATABASE_URL=author_url)
+    project.alembic(
+        "revision", "--autogenerate", "-m", "phone and longer name", DATABASE_URL=author_url
+    )
+    assert len(project.versions) == 2
+    for url in urls.values():
+        project.alembic("upgrade", "head", DATABASE_URL=url)
+        project.alembic("check", DATABASE_URL=url)
+        project.alembic("downgrade", "base", DATABASE_URL=url)
+
+
+def test_new_revisions_are_ruff_formatted(project: Baked) -> None:
+    project.alembic("upgrade", "head")
+    change_model(project, "sku: str = Field(max_length=64)", "sku: str = Field(max_length=80)")
+    project.alembic("revision", "--autogenerate", "-m", "longer sku")
+    project.alembic("revision", "-m", "hand written")
+    run([RUFF, "format", "--check", "--no-cache", *map(str, project.versions)])
+    run([RUFF, "check", "--no-cache", str(project.path)])
+
+
+def test_no_op_upgrade_does_not_import_the_models(project: Baked) -> None:
+    project.alembic("upgrade", "head")
+    result = python_in(
+        project,
+        f"""
+        import sys
+        from alembic.config import main
+
+        main(["-c", "alembic.ini", "upgrade", "head"])
+        heavy = [m for m in sys.modules if m.split(".")[0] in ("sqlmodel", "pydantic")]
+        heavy += [m for m in sys.modules if m == "{project.package}.models"]
+        print("HEAVY", sorted(heavy))
+        """,
+    )
+    assert "HEAVY []" in result.stdout
