@@ -1,0 +1,125 @@
+"""The post-generation hook from an environment that has cookiecutter alone (as with
+pipx or uvx): it makes the project's own .venv, or says how to finish, never failing."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from .helpers import TEMPLATE, Baked, bake, bake_command, run
+
+UV = Path(sys.executable).parent / "uv"
+SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+@pytest.fixture(scope="module")
+def cookiecutter_alone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A virtual environment with cookiecutter and nothing of the project's stack."""
+    venv = tmp_path_factory.mktemp("cookiecutter-alone") / "venv"
+    run([str(UV), "venv", "--quiet", "--python", sys.executable, str(venv)])
+    run(
+        [
+            str(UV),
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(venv / "bin/python"),
+            "cookiecutter==2.7.1",
+        ]
+    )
+    lacking = run([str(venv / "bin/python"), "-c", "import sqlmodel"], check=False)
+    assert lacking.returncode != 0
+    return venv
+
+
+def bake_alone(venv: Path, output: Path, path: str, **env: str):
+    """Bake with the isolated cookiecutter CLI and a chosen PATH."""
+    command = bake_command(output)
+    command[0] = str(venv / "bin" / "cookiecutter")
+    return run(command, check=False, PATH=path, **env)
+
+
+def only_uv_on_path(tmp_path: Path) -> str:
+    """A PATH folder holding just uv (the test venv's bin has the project's tools too)."""
+    folder = tmp_path / "uv-only"
+    folder.mkdir()
+    (folder / "uv").symlink_to(UV)
+    return str(folder)
+
+
+def the_project(output: Path) -> Path:
+    (project,) = [p for p in output.iterdir() if p.is_dir()]
+    return project
+
+
+def assert_project_works_in_its_venv(project: Path) -> None:
+    python = project / ".venv" / "bin" / "python"
+    run([str(project / ".venv/bin/alembic"), "-c", str(project / "alembic.ini"), "upgrade", "head"])
+    result = run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project)
+    assert " passed" in result.stdout and "failed" not in result.stdout
+
+
+def test_bootstraps_the_project_venv_with_uv(cookiecutter_alone: Path, tmp_path: Path) -> None:
+    path = f"{cookiecutter_alone / 'bin'}:{only_uv_on_path(tmp_path)}:{SYSTEM_PATH}"
+    output = tmp_path / "out"
+    result = bake_alone(cookiecutter_alone, output, path)
+    assert result.returncode == 0, result.stderr
+    project = the_project(output)
+    assert len(list((project / "alembic/versions").glob("*.py"))) == 1
+    assert_project_works_in_its_venv(project)
+
+
+def test_bootstraps_the_project_venv_with_pip(cookiecutter_alone: Path, tmp_path: Path) -> None:
+    path = f"{cookiecutter_alone / 'bin'}:{SYSTEM_PATH}"
+    result = bake_alone(cookiecutter_alone, tmp_path, path)
+    assert result.returncode == 0, result.stderr
+    project = the_project(tmp_path)
+    assert len(list((project / "alembic/versions").glob("*.py"))) == 1
+    assert_project_works_in_its_venv(project)
+
+
+def test_without_network_keeps_the_project_and_says_how_to_finish(
+    cookiecutter_alone: Path, tmp_path: Path
+) -> None:
+    path = f"{cookiecutter_alone / 'bin'}:{SYSTEM_PATH}"
+    result = bake_alone(cookiecutter_alone, tmp_path, path, PIP_NO_INDEX="1")
+    assert result.returncode == 0, result.stderr
+    project = the_project(tmp_path)
+    assert (project / "alembic.ini").is_file() and (project / "pyproject.toml").is_file()
+    assert not (project / ".venv").exists()  # no half-made environment left behind
+    assert list((project / "alembic/versions").glob("*.py")) == []
+    assert f"cd {project}" in result.stderr
+    assert "pip install -e '.[dev]'" in result.stderr
+    assert "revision --autogenerate -m 'initial schema'" in result.stderr
+
+
+def test_rebaking_does_not_write_a_second_initial_migration(tmp_path: Path) -> None:
+    first = bake(tmp_path)
+    (migration,) = first.versions
+    result = run(bake_command(tmp_path, "--overwrite-if-exists"))
+    assert first.versions == [migration]
+    assert "no new initial migration" in result.stdout
+
+
+def test_generation_needs_no_database_server(tmp_path: Path) -> None:
+    # Whatever DATABASE_URL the caller has, the first migration uses a scratch SQLite.
+    output = tmp_path / "out"
+    run(
+        bake_command(output, database="postgresql"),
+        DATABASE_URL="postgresql://nobody:secret@127.0.0.1:1/none",
+    )
+    assert len(Baked(the_project(output), "").versions) == 1
+
+
+def test_hooks_use_the_standard_library_only_and_time_out_their_commands() -> None:
+    for hook in (TEMPLATE / "hooks").glob("*.py"):
+        text = hook.read_text()
+        imports = {
+            line.split()[1].split(".")[0]
+            for line in text.splitlines()
+            if line.startswith(("import ", "from "))
+        }
+        assert imports <= set(sys.stdlib_module_names), (hook.name, imports)
+        if "subprocess.run(" in text:
+            assert text.count("subprocess.run(") == text.count("timeout=timeout")
