@@ -23,8 +23,9 @@ def main(paths: list[str]) -> int:
     if ruff is None:
         print("ruff is not installed: the new revision is left unformatted.")
         return 0
-    sort_imports = ["check", "--fix", "--select", "I", "--quiet"]
-    for command in (sort_imports, ["format", "--quiet"]):
+    # --no-cache: a fresh project should not grow a .ruff_cache from one revision.
+    sort_imports = ["check", "--fix", "--select", "I", "--quiet", "--no-cache"]
+    for command in (sort_imports, ["format", "--quiet", "--no-cache"]):
         subprocess.run([*ruff, *command, *paths], check=False, timeout=60)
     return 0
 
