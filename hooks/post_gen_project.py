@@ -30,8 +30,8 @@ class HookFailure(Exception):
     """A step failed; the message says which."""
 
 
-def run(command: list[str], timeout: int = TIMEOUT, **kwargs) -> None:
-    """Run a command in the project, raising HookFailure with its output on failure."""
+def run(command: list[str], timeout: int = TIMEOUT, **kwargs) -> str:
+    """Run a command in the project and return its output; HookFailure if it fails."""
     try:
         result = subprocess.run(
             command, cwd=PROJECT, capture_output=True, text=True, timeout=timeout, **kwargs
@@ -41,6 +41,7 @@ def run(command: list[str], timeout: int = TIMEOUT, **kwargs) -> None:
     if result.returncode != 0:
         output = (result.stderr or result.stdout).strip().splitlines()[-5:]
         raise HookFailure(f"{shlex.join(command)} failed: " + " | ".join(output))
+    return result.stdout
 
 
 def can_migrate(python: Path | str) -> bool:
@@ -102,7 +103,8 @@ def autogenerate(python: Path | str) -> Path:
     """Run `alembic revision --autogenerate` and return the file it wrote."""
     env = {**os.environ, "DATABASE_URL": SCRATCH_URL}
     alembic = [str(python), "-m", "alembic", "-c", str(PROJECT / "alembic.ini")]
-    run([*alembic, "revision", "--autogenerate", "-m", MESSAGE], env=env)
+    output = run([*alembic, "revision", "--autogenerate", "-m", MESSAGE], env=env)
+    print(output.rstrip())  # what Alembic did, including whether ruff formatted the file
     written = existing_revisions()
     if len(written) != 1:
         raise HookFailure(f"expected one initial revision, found {len(written)}")

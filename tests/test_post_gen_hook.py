@@ -33,6 +33,17 @@ def cookiecutter_alone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv
 
 
+@pytest.fixture(scope="module")
+def stack_without_ruff(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """cookiecutter plus the project's runtime packages, but no ruff anywhere."""
+    venv = tmp_path_factory.mktemp("no-ruff") / "venv"
+    python = str(venv / "bin/python")
+    packages = ["cookiecutter==2.7.1", "sqlmodel", "alembic", "python-dotenv", "psycopg2-binary"]
+    run([str(UV), "venv", "--quiet", "--python", sys.executable, str(venv)])
+    run([str(UV), "pip", "install", "--quiet", "--python", python, *packages])
+    return venv
+
+
 def bake_alone(venv: Path, output: Path, path: str, **env: str):
     """Bake with the isolated cookiecutter CLI and a chosen PATH."""
     command = bake_command(output)
@@ -123,3 +134,18 @@ def test_hooks_use_the_standard_library_only_and_time_out_their_commands() -> No
         assert imports <= set(sys.stdlib_module_names), (hook.name, imports)
         if "subprocess.run(" in text:
             assert text.count("subprocess.run(") == text.count("timeout=timeout")
+
+
+def test_without_ruff_generation_and_revisions_still_work(
+    stack_without_ruff: Path, tmp_path: Path
+) -> None:
+    path = f"{stack_without_ruff / 'bin'}:{SYSTEM_PATH}"
+    output = tmp_path / "out"
+    result = bake_alone(stack_without_ruff, output, path)
+    assert result.returncode == 0, result.stderr
+    assert "ruff is not installed" in result.stdout + result.stderr
+    project = the_project(output)
+    assert not (project / ".venv").exists()  # its own interpreter was enough
+    alembic = [str(stack_without_ruff / "bin/alembic"), "-c", str(project / "alembic.ini")]
+    run([*alembic, "revision", "-m", "by hand"], PATH=path)
+    assert len(list((project / "alembic/versions").glob("*.py"))) == 2
