@@ -1,0 +1,44 @@
+"""Example: index a busy table without blocking writes (CREATE INDEX CONCURRENTLY)
+
+Copy into alembic/versions/, give it a fresh revision id and set down_revision to the
+output of `alembic heads`. See docs/deploying.md.
+
+Revision ID: example_concurrent_index
+Revises:
+Create Date: 2026-01-01 00:00:00
+
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "example_concurrent_index"
+down_revision: str | Sequence[str] | None = None  # set to your current head
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+INDEX, TABLE, COLUMNS = "ix_order_created_at", "order", ["created_at"]
+
+
+def upgrade() -> None:
+    if op.get_context().dialect.name != "postgresql":
+        op.create_index(INDEX, TABLE, COLUMNS)
+        return
+    # A plain CREATE INDEX blocks every write to the table while it builds. The
+    # CONCURRENTLY form does not, but cannot run inside a transaction: autocommit_block
+    # commits the revision's transaction first. If it fails half-way it leaves an
+    # INVALID index behind: drop it (downgrade) and run the upgrade again. A big table
+    # may need a longer MIGRATION_STATEMENT_TIMEOUT for this run.
+    with op.get_context().autocommit_block():
+        op.create_index(INDEX, TABLE, COLUMNS, postgresql_concurrently=True)
+
+
+def downgrade() -> None:
+    if op.get_context().dialect.name != "postgresql":
+        op.drop_index(INDEX, table_name=TABLE)
+        return
+    with op.get_context().autocommit_block():
+        op.drop_index(
+            INDEX, table_name=TABLE, postgresql_concurrently=True, if_exists=True
+        )

@@ -1,0 +1,87 @@
+"""Lint each revision's PostgreSQL SQL with squawk, one revision at a time.
+
+python -m {{ cookiecutter.package_name }}.lint_migrations [REVISION ...]   (default: all)
+
+Each revision is rendered offline (`alembic upgrade A:B --sql`, so no database is
+needed) and linted on its own: linting a whole history at once reports findings that
+belong to no single revision.
+"""
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.script import Script, ScriptDirectory
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Offline rendering never connects; the URL only picks the PostgreSQL dialect.
+RENDER_URL = "postgresql://lint@localhost/lint"
+
+
+def find_squawk() -> str | None:
+    """The squawk command beside this interpreter, else on PATH."""
+    beside = shutil.which("squawk", path=str(Path(sys.executable).parent))
+    return beside or shutil.which("squawk")
+
+
+def revision_sql(script: Script) -> str:
+    """The SQL that upgrading through `script` alone runs on PostgreSQL."""
+    buffer = io.StringIO()
+    config = Config(str(PROJECT_ROOT / "alembic.ini"), output_buffer=buffer)
+    config.attributes["configure_logger"] = False
+    down = script.down_revision
+    start = down[0] if isinstance(down, tuple) else down
+    target = f"{start}:{script.revision}" if start else script.revision
+    command.upgrade(config, target, sql=True)
+    return buffer.getvalue()
+
+
+def lint(scripts: list[Script], squawk: str) -> int:
+    """Lint each script; the number of revisions with findings."""
+    failed = 0
+    with tempfile.TemporaryDirectory() as scratch:
+        for script in scripts:
+            sql_file = Path(scratch) / f"{script.revision}.sql"
+            sql_file.write_text(revision_sql(script))
+            result = subprocess.run(
+                [squawk, "--config", str(PROJECT_ROOT / ".squawk.toml"), str(sql_file)],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            label = f"{script.revision} ({script.doc})"
+            if result.returncode == 0:
+                print(f"{label}: clean")
+            else:
+                failed += 1
+                print(f"{label}:\n{result.stdout}{result.stderr}")
+    return failed
+
+
+def main(revisions: list[str]) -> int:
+    """Lint the named revisions, or the whole history, oldest first."""
+    squawk = find_squawk()
+    if squawk is None:
+        print("squawk is not installed: pip install squawk-cli", file=sys.stderr)
+        return 2
+    os.environ["DATABASE_URL"] = RENDER_URL
+    directory = ScriptDirectory.from_config(Config(str(PROJECT_ROOT / "alembic.ini")))
+    history = list(reversed(list(directory.walk_revisions())))
+    scripts = [s for s in history if not revisions or s.revision in revisions]
+    unknown = set(revisions) - {s.revision for s in scripts}
+    if unknown:
+        print(f"unknown revision(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    failed = lint(scripts, squawk)
+    print(f"{len(scripts) - failed} clean, {failed} with findings")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,182 @@
+"""What keeps `alembic upgrade` safe on a live database.
+
+One run at a time (replicas that start together queue on a PostgreSQL advisory lock),
+bounded waits for table locks and statements, transactional DDL on SQLite too, and a
+failure that names the revision step that failed. Like migration_support, this module
+stays free of the models: the deploy path imports it on every start.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from alembic.util import CommandError
+from sqlalchemy import create_engine, event, pool
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+from .settings import MigrationLimits
+
+log = logging.getLogger("alembic.env")
+
+# Every replica of this project computes the same key, so their runs exclude each other.
+ADVISORY_LOCK_KEY = zlib.crc32(f"{__package__}:alembic upgrade".encode())
+LOCK = f"SELECT pg_advisory_lock({ADVISORY_LOCK_KEY})"
+UNLOCK = f"SELECT pg_advisory_unlock({ADVISORY_LOCK_KEY})"
+_POLL_SECONDS = 0.5
+# PostgreSQL error codes: lock_not_available (lock_timeout), query_canceled.
+_LOCK_TIMEOUT, _STATEMENT_TIMEOUT = "55P03", "57014"
+
+
+def migration_engine(url: URL) -> Engine:
+    """An engine for migrations; on SQLite its transactions cover DDL too."""
+    engine = create_engine(url, poolclass=pool.NullPool)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Batch mode rebuilds a table by copying it and dropping the original; with
+    # foreign keys on, SQLite would cascade that DROP into every child row. The pragma
+    # only works outside a transaction, hence here, at connect time.
+    dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+    # Python's sqlite3 runs DDL outside any transaction; taking over BEGIN (below)
+    # makes a failed migration roll back whole, as on PostgreSQL.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def ensure_sqlite_foreign_keys_off(connection: Connection) -> None:
+    """Refuse to migrate SQLite with foreign keys enforced (see _sqlite_connect)."""
+    began = not connection.in_transaction()
+    if began:
+        # Works on a plain sqlite3 connection, which has not opened a transaction yet.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    enabled = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
+    if began:
+        connection.rollback()  # leave no transaction open: Alembic manages its own
+    if enabled:
+        raise CommandError(
+            "SQLite foreign keys are ON on the connection given to Alembic, so a batch "
+            "migration would cascade-delete child rows; hand it a connection without "
+            "PRAGMA foreign_keys=ON"
+        )
+
+
+def session_settings(limits: MigrationLimits) -> list[str]:
+    """SET statements bounding every wait of a PostgreSQL migration session."""
+    return [
+        f"SET lock_timeout = '{limits.lock_timeout.text}'",
+        f"SET statement_timeout = '{limits.statement_timeout.text}'",
+    ]
+
+
+@contextmanager
+def one_run_at_a_time(
+    connection: Connection, limits: MigrationLimits
+) -> Iterator[None]:
+    """Hold this project's advisory lock for the whole run (PostgreSQL only)."""
+    # A session-level lock survives the commit after each revision, unlike a
+    # transaction-level one; the replica that waits then finds nothing left to do.
+    deadline = time.monotonic() + limits.wait_timeout.seconds
+    waiting = False
+    while not _try_lock(connection):
+        if time.monotonic() >= deadline:
+            raise CommandError(
+                "another migration run still holds the lock after MIGRATION_WAIT_"
+                f"TIMEOUT={limits.wait_timeout.text}; nothing was changed"
+            )
+        if not waiting:
+            log.info("Waiting for another migration run to finish ...")
+            waiting = True
+        time.sleep(_POLL_SECONDS)
+    try:
+        for statement in session_settings(limits):
+            connection.exec_driver_sql(statement)
+        connection.commit()  # Alembic must find the connection outside a transaction
+        yield
+    finally:
+        try:
+            connection.rollback()
+            connection.exec_driver_sql(UNLOCK)
+            connection.commit()
+        except DBAPIError:
+            pass  # the connection is gone, and the session's lock with it
+
+
+def _try_lock(connection: Connection) -> bool:
+    try_lock = f"SELECT pg_try_advisory_lock({ADVISORY_LOCK_KEY})"
+    locked = connection.exec_driver_sql(try_lock).scalar()
+    connection.commit()
+    return bool(locked)
+
+
+class StepRecorder(logging.Handler):
+    """Remembers the revision step Alembic announced last ("upgrade a -> b, msg")."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.INFO)
+        self.step: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("Running "):
+            self.step = message.removeprefix("Running ")
+
+    @contextmanager
+    def watching(self) -> Iterator[StepRecorder]:
+        """Record Alembic's step announcements for the duration of a run."""
+        # Alembic announces each step on this logger before running it; it is the
+        # only place that says which revision a failure belongs to.
+        logger = logging.getLogger("alembic.runtime.migration")
+        previous = logger.level
+        if not logger.isEnabledFor(logging.INFO):
+            logger.setLevel(logging.INFO)
+        logger.addHandler(self)
+        try:
+            yield self
+        finally:
+            logger.removeHandler(self)
+            logger.setLevel(previous)
+
+
+def explain_failure(
+    exc: DBAPIError, step: str | None, limits: MigrationLimits, rolled_back: bool
+) -> str:
+    """One line: which step failed, why, and what was left behind."""
+    where = f"migration step '{step}'" if step else "the migration"
+    statement = " ".join(str(exc.statement or "").split())
+    if len(statement) > 100:
+        statement = statement[:97] + "..."
+    code = getattr(exc.orig, "pgcode", None)
+    if code == _LOCK_TIMEOUT:
+        why = (
+            f"could not lock a table within MIGRATION_LOCK_TIMEOUT="
+            f"{limits.lock_timeout.text}: another session holds it"
+        )
+        advice = "retry when that session ends, or raise MIGRATION_LOCK_TIMEOUT"
+    elif code == _STATEMENT_TIMEOUT:
+        why = (
+            f"ran longer than MIGRATION_STATEMENT_TIMEOUT="
+            f"{limits.statement_timeout.text}"
+        )
+        advice = "raise MIGRATION_STATEMENT_TIMEOUT for this run if that is expected"
+    else:
+        why = "failed: " + str(exc.orig or exc).strip().splitlines()[0]
+        advice = "fix the revision and run the command again"
+    left = (
+        "it was rolled back and earlier revisions stay applied"
+        if rolled_back
+        else "check the schema: this connection could not roll it back"
+    )
+    return f"{where} {why} (while running: {statement}); {left}; {advice}"
