@@ -1,6 +1,7 @@
 """Baking projects and driving their CLIs, for the tests."""
 
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -28,6 +29,14 @@ class Baked:
     @property
     def versions(self) -> list[Path]:
         return sorted((self.path / "alembic" / "versions").glob("*.py"))
+
+    def initial_revision(self) -> str:
+        """The id of the first revision: the one with no down_revision."""
+        for path in self.versions:
+            text = path.read_text()
+            if re.search(r"^down_revision: .* = None$", text, re.M):
+                return re.search(r'^revision: str = "(\w+)"', text, re.M).group(1)
+        raise AssertionError("no initial revision")
 
     def alembic(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess:
         """Run the real alembic CLI on this project, from another directory."""

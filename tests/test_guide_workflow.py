@@ -80,14 +80,6 @@ class Workflow:
         assert old in text
         models.write_text(text.replace(old, new, 1))
 
-    def initial(self) -> str:
-        """The first revision: the one with no down_revision."""
-        for path in self.project.versions:
-            text = path.read_text()
-            if re.search(r"^down_revision: .* = None$", text, re.M):
-                return re.search(r'^revision: str = "(\w+)"', text, re.M).group(1)
-        raise AssertionError("no initial revision")
-
 
 def indent(body: str) -> str:
     return "\n".join("    " + line if line else line for line in body.strip("\n").splitlines())
@@ -105,7 +97,7 @@ USER_FIELDS = "    name: str = Field(max_length=100)\n"
 
 
 def test_navigation_and_status_commands(workflow: Workflow) -> None:
-    initial = workflow.initial()
+    initial = workflow.project.initial_revision()
     workflow.change_model(
         USER_FIELDS, USER_FIELDS + "    phone: str | None = Field(default=None, max_length=20)\n"
     )
@@ -150,7 +142,7 @@ def test_navigation_and_status_commands(workflow: Workflow) -> None:
 
 
 def test_merging_two_heads_made_on_purpose(workflow: Workflow) -> None:
-    initial = workflow.initial()
+    initial = workflow.project.initial_revision()
     workflow.alembic("revision", "-m", "branch a", "--rev-id", "a1branch", "--head", initial)
     workflow.alembic(
         "revision", "-m", "branch b", "--rev-id", "b1branch", "--head", initial, "--splice"
@@ -271,7 +263,7 @@ with op.batch_alter_table("user") as batch_op:
     assert "added_by_id" not in workflow.columns("item")
 
     # The whole history undoes and redoes cleanly, the user row surviving every rebuild.
-    workflow.alembic("downgrade", workflow.initial())
+    workflow.alembic("downgrade", workflow.project.initial_revision())
     assert workflow.sql('SELECT name FROM "user"') == [("Ada Lovelace",)]
     workflow.alembic("upgrade", "head")
     workflow.alembic("check")

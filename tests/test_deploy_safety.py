@@ -1,0 +1,446 @@
+"""Production safety on the real PostgreSQL server (SQLite where it applies): concurrent
+deploys, bounded lock and statement waits, failures that leave nothing half-done,
+offline SQL, worked examples, squawk lint and a backup that restores."""
+
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from .helpers import ALEMBIC, Baked, clean_env, run
+
+TEMPLATE_EXAMPLES = Path(__file__).resolve().parent.parent / "{{cookiecutter.project_slug}}"
+
+
+def add_revision(project: Baked, rev: str, down: str, upgrade: str, downgrade: str = "pass"):
+    """Write a hand-made revision file into the project's history."""
+    body = "\n".join(f"    {line}" for line in upgrade.strip().splitlines())
+    undo = "\n".join(f"    {line}" for line in downgrade.strip().splitlines())
+    (project.path / "alembic" / "versions" / f"{rev}.py").write_text(
+        f'"""{rev}"""\n\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
+        f'revision = "{rev}"\ndown_revision = "{down}"\nbranch_labels = None\n'
+        f"depends_on = None\n\n\ndef upgrade() -> None:\n{body}\n\n\n"
+        f"def downgrade() -> None:\n{undo}\n"
+    )
+
+
+def pg(url: str, sql: str, args: tuple = ()) -> list[tuple]:
+    with psycopg2.connect(url) as connection, connection.cursor() as cursor:
+        cursor.execute(sql, args)
+        return cursor.fetchall() if cursor.description else []
+
+
+def version(url: str) -> list[tuple]:
+    return pg(url, "SELECT version_num FROM alembic_version")
+
+
+def pg_tables(url: str) -> set[str]:
+    rows = pg(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    return {name for (name,) in rows}
+
+
+def one_line(result) -> str:
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    failed = [line for line in lines if line.startswith("FAILED:")]
+    assert len(failed) == 1 and "Traceback" not in result.stderr, result.stderr
+    return failed[0]
+
+
+# --- concurrent deploys -------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("replicas", [2, 4, 8])
+def test_replicas_upgrading_at_once_apply_each_revision_once(
+    project: Baked, postgres_url: str, replicas: int
+) -> None:
+    down = project.initial_revision()
+    for number in range(3):
+        rev = f"slow{number}"
+        add_revision(
+            project,
+            rev,
+            down,
+            f'op.create_table("t{number}", sa.Column("id", sa.Integer, primary_key=True))\n'
+            'op.execute("SELECT pg_sleep(0.2)")',
+            f'op.drop_table("t{number}")',
+        )
+        down = rev
+    command = [ALEMBIC, "-c", str(project.alembic_ini), "upgrade", "head"]
+    env = clean_env(DATABASE_URL=postgres_url)
+    start = time.perf_counter()
+    processes = [
+        subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(replicas)
+    ]
+    outputs = [p.communicate(timeout=120) for p in processes]
+    elapsed = time.perf_counter() - start
+
+    assert [p.returncode for p in processes] == [0] * replicas, outputs
+    logs = "".join(out + err for out, err in outputs)
+    assert logs.count("Running upgrade") == 4  # the initial revision and three more
+    assert version(postgres_url) == [("slow2",)]
+    assert {"t0", "t1", "t2", "user"} <= pg_tables(postgres_url)
+    print(f"\n{replicas} replicas converged in {elapsed:.2f} s")
+
+
+@pytest.mark.postgres
+def test_a_connection_handed_in_is_left_alone(project: Baked, postgres_url: str) -> None:
+    result = run(
+        [
+            sys.executable,
+            "-c",
+            f"""
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, text
+
+config = Config("alembic.ini")
+config.attributes["configure_logger"] = False
+url = "{postgres_url.replace("postgresql://", "postgresql+psycopg2://")}"
+with create_engine(url).connect() as c:
+    config.attributes["connection"] = c
+    command.upgrade(config, "head")
+    c.commit()
+    print("LOCK_TIMEOUT", c.exec_driver_sql("SHOW lock_timeout").scalar())
+    locks = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+    print("ADVISORY", c.exec_driver_sql(locks).scalar())
+""",
+        ],
+        cwd=project.path,
+    )
+    assert "LOCK_TIMEOUT 0" in result.stdout
+    assert "ADVISORY 0" in result.stdout
+    assert "user" in pg_tables(postgres_url)
+
+
+# --- bounded waits ----------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_a_blocked_migration_gives_up_and_changes_nothing(
+    project: Baked, postgres_url: str
+) -> None:
+    project.alembic("upgrade", "head", DATABASE_URL=postgres_url)
+    head = version(postgres_url)
+    add_revision(
+        project,
+        "addphone",
+        project.initial_revision(),
+        'op.add_column("user", sa.Column("phone", sa.String(20)))',
+        'op.drop_column("user", "phone")',
+    )
+    blocker = psycopg2.connect(postgres_url)
+    blocker.cursor().execute('SELECT * FROM "user"')  # an open transaction: a table lock
+    try:
+        start = time.perf_counter()
+        result = project.alembic(
+            "upgrade", "head", check=False, DATABASE_URL=postgres_url, MIGRATION_LOCK_TIMEOUT="1s"
+        )
+        elapsed = time.perf_counter() - start
+        message = one_line(result)
+        assert result.returncode != 0
+        assert elapsed < 15
+        assert "addphone" in message and "MIGRATION_LOCK_TIMEOUT=1s" in message
+        assert 'ALTER TABLE "user"' in message
+        assert version(postgres_url) == head
+        columns = pg(
+            postgres_url,
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'user'",
+        )
+        assert ("phone",) not in columns
+    finally:
+        blocker.rollback()
+        blocker.close()
+    project.alembic("upgrade", "head", DATABASE_URL=postgres_url, MIGRATION_LOCK_TIMEOUT="1s")
+    assert version(postgres_url) == [("addphone",)]
+
+
+@pytest.mark.postgres
+def test_a_runaway_statement_is_cancelled(project: Baked, postgres_url: str) -> None:
+    project.alembic("upgrade", "head", DATABASE_URL=postgres_url)
+    add_revision(
+        project, "slowpoke", project.initial_revision(), 'op.execute("SELECT pg_sleep(30)")'
+    )
+    start = time.perf_counter()
+    result = project.alembic(
+        "upgrade",
+        "head",
+        check=False,
+        DATABASE_URL=postgres_url,
+        MIGRATION_STATEMENT_TIMEOUT="500ms",
+    )
+    assert time.perf_counter() - start < 15
+    message = one_line(result)
+    assert "slowpoke" in message and "MIGRATION_STATEMENT_TIMEOUT=500ms" in message
+    assert version(postgres_url) == [(project.initial_revision(),)]
+
+
+def test_a_bad_timeout_setting_is_a_one_line_error(project: Baked) -> None:
+    result = project.alembic("upgrade", "head", check=False, MIGRATION_LOCK_TIMEOUT="soon")
+    message = one_line(result)
+    assert "MIGRATION_LOCK_TIMEOUT" in message and "'soon'" in message
+
+
+@pytest.mark.postgres
+def test_a_waiting_replica_gives_up_after_the_wait_timeout(
+    project: Baked, postgres_url: str
+) -> None:
+    project.alembic("upgrade", "head", DATABASE_URL=postgres_url)
+    key = run(
+        [
+            sys.executable,
+            "-c",
+            f"from {project.package}.migration_safety import ADVISORY_LOCK_KEY as k; print(k)",
+        ],
+        cwd=project.path,
+    ).stdout.strip()
+    holder = psycopg2.connect(postgres_url)
+    holder.autocommit = True
+    holder.cursor().execute(f"SELECT pg_advisory_lock({key})")
+    try:
+        result = project.alembic(
+            "upgrade", "head", check=False, DATABASE_URL=postgres_url, MIGRATION_WAIT_TIMEOUT="1s"
+        )
+        assert "MIGRATION_WAIT_TIMEOUT=1s" in one_line(result)
+    finally:
+        holder.close()
+
+
+# --- failures -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_a_failed_revision_leaves_nothing_half_done(
+    project: Baked, tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'fail.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    first = project.initial_revision()
+    add_revision(
+        project,
+        "goodone",
+        first,
+        'op.create_table("kept", sa.Column("id", sa.Integer, primary_key=True))',
+        'op.drop_table("kept")',
+    )
+    add_revision(
+        project,
+        "badone",
+        "goodone",
+        'op.create_table("half", sa.Column("id", sa.Integer, primary_key=True))\n'
+        'op.add_column("user", sa.Column("x", sa.Integer))\n'
+        'op.execute("SELECT no_such_column FROM kept")',
+    )
+    result = project.alembic("upgrade", "head", check=False, DATABASE_URL=url)
+    message = one_line(result)
+    assert "badone" in message and "rolled back" in message
+
+    if backend == "sqlite":
+        database = tmp_path / "fail.db"
+        with sqlite3.connect(database) as connection:
+            tables = {n for (n,) in connection.execute("SELECT name FROM sqlite_master")}
+            current = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+            columns = {row[1] for row in connection.execute('PRAGMA table_info("user")')}
+    else:
+        tables, current = pg_tables(url), version(url)
+        columns = {
+            c
+            for (c,) in pg(
+                url, "SELECT column_name FROM information_schema.columns WHERE table_name = 'user'"
+            )
+        }
+    assert "kept" in tables and "half" not in tables
+    assert "x" not in columns
+    assert current == [("goodone",)]
+
+
+# --- offline SQL -------------------------------------------------------------------
+
+
+def schema_dump(url: str) -> str:
+    result = run(["pg_dump", "--schema-only", "--no-owner", url])
+    # Comments and pg_dump's per-run \restrict token differ between any two dumps.
+    noise = ("--", "\\restrict", "\\unrestrict")
+    return "\n".join(line for line in result.stdout.splitlines() if not line.startswith(noise))
+
+
+def psql_file(url: str, sql: str, tmp_path: Path) -> None:
+    script = tmp_path / "script.sql"
+    script.write_text(sql)
+    run(["psql", "--quiet", "--set", "ON_ERROR_STOP=1", "-f", str(script), url])
+
+
+@pytest.mark.postgres
+def test_offline_sql_yields_the_online_schema(
+    project: Baked, postgres_url: str, postgres_admin_url: str, tmp_path: Path
+) -> None:
+    add_revision(
+        project,
+        "phone2",
+        project.initial_revision(),
+        'op.add_column("user", sa.Column("phone", sa.String(20)))\n'
+        'op.create_index("ix_user_phone", "user", ["phone"])',
+        'op.drop_index("ix_user_phone", table_name="user")\nop.drop_column("user", "phone")',
+    )
+    offline = project.alembic("upgrade", "head", "--sql", DATABASE_URL=postgres_url).stdout
+    assert "SET lock_timeout = '5s'" in offline and "SET statement_timeout = '1min'" in offline
+    assert "pg_advisory_lock" in offline and "pg_advisory_unlock" in offline
+
+    online_url = postgres_url + "_online"
+    name = online_url.rsplit("/", 1)[1]
+    admin = psycopg2.connect(postgres_admin_url)
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    try:
+        psql_file(postgres_url, offline, tmp_path)
+        project.alembic("upgrade", "head", DATABASE_URL=online_url)
+        assert schema_dump(postgres_url) == schema_dump(online_url)
+
+        # A range: from the initial revision to the next, applied to a database there.
+        project.alembic("downgrade", project.initial_revision(), DATABASE_URL=online_url)
+        step = project.alembic(
+            "upgrade", f"{project.initial_revision()}:phone2", "--sql", DATABASE_URL=online_url
+        ).stdout
+        assert 'CREATE TABLE "user"' not in step and "ADD COLUMN phone" in step
+        psql_file(online_url, step, tmp_path)
+        assert schema_dump(postgres_url) == schema_dump(online_url)
+    finally:
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+# --- worked examples ---------------------------------------------------------------
+
+
+def install_example(project: Baked, name: str) -> str:
+    text = (TEMPLATE_EXAMPLES / "docs" / "examples" / f"{name}.py").read_text()
+    down = project.initial_revision()
+    text = text.replace(
+        "down_revision: str | Sequence[str] | None = None", f'down_revision = "{down}"'
+    )
+    (project.path / "alembic" / "versions" / f"{name}.py").write_text(text)
+    return re.search(r'^revision: str = "(\w+)"', text, re.M).group(1)
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+@pytest.mark.parametrize("example", ["postgres_concurrent_index", "postgres_enum"])
+def test_worked_examples_upgrade_downgrade_upgrade(
+    project: Baked, tmp_path: Path, backend: str, example: str, request: pytest.FixtureRequest
+) -> None:
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'examples.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    rev = install_example(project, example)
+    first = project.initial_revision()
+    for target in ("head", first, "head"):
+        if target == "head":
+            project.alembic("upgrade", "head", DATABASE_URL=url)
+            assert rev in project.alembic("current", DATABASE_URL=url).stdout
+        else:
+            project.alembic("downgrade", target, DATABASE_URL=url)
+        if backend == "postgresql":
+            types = {
+                t
+                for (t,) in pg(url, "SELECT typname FROM pg_type WHERE typname = 'order_priority'")
+            }
+            valid = pg(
+                url,
+                "SELECT indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                "WHERE c.relname = 'ix_order_created_at'",
+            )
+            at_head = target == "head"
+            if example == "postgres_enum":
+                assert (types == {"order_priority"}) == at_head
+            else:
+                assert valid == ([(True,)] if at_head else [])
+
+
+# --- lint ---------------------------------------------------------------------------
+
+
+def lint(project: Baked):
+    return run(
+        [sys.executable, "-m", f"{project.package}.lint_migrations"], cwd=project.path, check=False
+    )
+
+
+def test_initial_migration_and_a_nullable_column_lint_clean(project: Baked) -> None:
+    assert shutil.which("squawk", path=str(Path(sys.executable).parent))
+    result = lint(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 clean, 0 with findings" in result.stdout
+
+    add_revision(
+        project,
+        "addnote",
+        project.initial_revision(),
+        'op.add_column("user", sa.Column("note", sa.String(200), nullable=True))',
+        'op.drop_column("user", "note")',
+    )
+    result = lint(project)
+    assert result.returncode == 0, result.stdout
+    assert "2 clean, 0 with findings" in result.stdout
+
+
+def test_a_blocking_index_build_is_flagged(project: Baked) -> None:
+    add_revision(
+        project,
+        "blockidx",
+        project.initial_revision(),
+        'op.create_index("ix_order_total", "order", ["total"])',
+        'op.drop_index("ix_order_total", table_name="order")',
+    )
+    result = lint(project)
+    assert result.returncode == 1
+    assert "require-concurrent-index-creation" in result.stdout
+    assert "blockidx" in result.stdout and "1 clean, 1 with findings" in result.stdout
+
+
+# --- backup -------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_backup_restores_to_the_same_revision_and_rows(
+    project: Baked, postgres_url: str, postgres_admin_url: str, tmp_path: Path
+) -> None:
+    project.alembic("upgrade", "head", DATABASE_URL=postgres_url)
+    pg(postgres_url, "INSERT INTO \"user\" (email, name) VALUES ('ada@example.com', 'Ada')")
+    result = run(
+        [sys.executable, "-m", f"{project.package}.backup", "--output-dir", str(tmp_path)],
+        cwd=project.path,
+        DATABASE_URL=postgres_url,
+    )
+    (dump,) = tmp_path.glob("*.dump")
+    assert str(dump) in result.stdout
+
+    restored = postgres_url + "_restored"
+    name = restored.rsplit("/", 1)[1]
+    admin = psycopg2.connect(postgres_admin_url)
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    try:
+        run(["pg_restore", "--no-owner", "--dbname", restored, str(dump)])
+        assert (
+            project.alembic("current", DATABASE_URL=restored).stdout.split()[0]
+            == project.initial_revision()
+        )
+        assert pg(restored, 'SELECT email FROM "user"') == [("ada@example.com",)]
+    finally:
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
