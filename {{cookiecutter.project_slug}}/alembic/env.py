@@ -90,7 +90,6 @@ def run_migrations(
             with context.begin_transaction():
                 context.run_migrations()
         except DBAPIError as exc:
-            limits = limits or migration_limits()
             message = safety.explain_failure(exc, recorder.step, limits, transactional)
             raise CommandError(message) from exc
 

@@ -151,7 +151,7 @@ class StepRecorder(logging.Handler):
 
 
 def explain_failure(
-    exc: DBAPIError, step: str | None, limits: MigrationLimits, rolled_back: bool
+    exc: DBAPIError, step: str | None, limits: MigrationLimits | None, rolled_back: bool
 ) -> str:
     """One line: which step failed, why, and what was left behind."""
     where = f"migration step '{step}'" if step else "the migration"
@@ -159,17 +159,17 @@ def explain_failure(
     if len(statement) > 100:
         statement = statement[:97] + "..."
     code = getattr(exc.orig, "pgcode", None)
+    # Without limits the connection was the caller's, with the caller's timeouts.
     if code == _LOCK_TIMEOUT:
+        limit = f"={limits.lock_timeout.text}" if limits else ""
         why = (
-            f"could not lock a table within MIGRATION_LOCK_TIMEOUT="
-            f"{limits.lock_timeout.text}: another session holds it"
+            f"could not lock a table within MIGRATION_LOCK_TIMEOUT{limit}: another "
+            "session holds it"
         )
         advice = "retry when that session ends, or raise MIGRATION_LOCK_TIMEOUT"
     elif code == _STATEMENT_TIMEOUT:
-        why = (
-            f"ran longer than MIGRATION_STATEMENT_TIMEOUT="
-            f"{limits.statement_timeout.text}"
-        )
+        limit = f"={limits.statement_timeout.text}" if limits else ""
+        why = f"ran longer than MIGRATION_STATEMENT_TIMEOUT{limit}"
         advice = "raise MIGRATION_STATEMENT_TIMEOUT for this run if that is expected"
     else:
         why = "failed: " + str(exc.orig or exc).strip().splitlines()[0]
