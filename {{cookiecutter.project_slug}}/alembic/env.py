@@ -106,8 +106,11 @@ def run_migrations_online() -> None:
         if connection.dialect.name == "postgresql":
             with safety.one_run_at_a_time(connection, limits):
                 run_migrations(connection, limits)
-        else:
+        elif connection.dialect.name == "sqlite":
+            # migration_engine wraps SQLite DDL in real transactions: say so.
             run_migrations(connection, limits, transactional_ddl=True)
+        else:
+            run_migrations(connection, limits)
 
 
 def resolve_settings():
