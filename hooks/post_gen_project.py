@@ -126,8 +126,17 @@ def finish_by_hand(reason: str) -> None:
     )
 
 
+def remove_docker_files() -> None:
+    """Delete the container files when the user answered include_docker=n."""
+    if CONTEXT.get("include_docker", "y") != "n":
+        return
+    for name in ("Dockerfile", "compose.yaml", ".dockerignore"):
+        (PROJECT / name).unlink(missing_ok=True)
+
+
 def main() -> int:
     """Write the initial migration unless the project already has one."""
+    remove_docker_files()
     if existing_revisions():
         print("alembic/versions already has revisions: no new initial migration written.")
         return 0

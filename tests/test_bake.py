@@ -18,8 +18,12 @@ SUPPORTED_COMBINATIONS = [
     # A long import name must still leave every line within the line length.
     {"project_name": "x", "package_name": "a_rather_long_package_name_here"},
     {"project_name": "Ünïcode Shop", "author_name": "Zoë O'Brien"},
+    {"database": "sqlite", "include_docker": "n"},
+    {"database": "postgresql", "include_docker": "n", "python_version": "3.12"},
 ]
 TEMPLATE_MARKUP = re.compile(r"{{|}}|{%|%}|cookiecutter\.")
+# GitHub Actions expressions, ${{ ... }}: meant to survive rendering (escaped in the template).
+ACTIONS_EXPRESSION = re.compile(r"\$\{\{[^{}]*\}\}")
 
 
 def combination_id(combination: dict[str, str]) -> str:
@@ -38,6 +42,8 @@ def project_files(project: Path) -> list[Path]:
 def test_no_template_markup_is_left(baked: Baked) -> None:
     for path in project_files(baked.path):
         text = path.read_text(encoding="utf-8")
+        if ".github" in path.parts:
+            text = ACTIONS_EXPRESSION.sub("", text)
         # Mako's ${...} in script.py.mako is Alembic's own template syntax, not ours.
         leftovers = TEMPLATE_MARKUP.findall(text)
         assert not leftovers, f"{path}: {leftovers}"
