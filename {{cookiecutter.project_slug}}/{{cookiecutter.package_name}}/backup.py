@@ -1,6 +1,8 @@
 """Back up the PostgreSQL database named by DATABASE_URL with pg_dump, before a deploy.
 
-python -m {{ cookiecutter.package_name }}.backup [--output-dir DIR]   (default: backups/)
+Usage (default directory: backups/):
+
+    python -m {{ cookiecutter.package_name }}.backup [--output-dir DIR]
 
 Writes one custom-format dump (restore with pg_restore) named after the database and
 the time. The password goes to pg_dump through the environment, never the command line.

@@ -1,6 +1,8 @@
 """Lint each revision's PostgreSQL SQL with squawk, one revision at a time.
 
-python -m {{ cookiecutter.package_name }}.lint_migrations [REVISION ...]   (default: all)
+Usage (default: every revision, oldest first):
+
+    python -m {{ cookiecutter.package_name }}.lint_migrations [REVISION ...]
 
 Each revision is rendered offline (`alembic upgrade A:B --sql`, so no database is
 needed) and linted on its own: linting a whole history at once reports findings that
