@@ -441,3 +441,17 @@ def test_backup_restores_to_the_same_revision_and_rows(
     finally:
         admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+# --- the make targets -----------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_make_targets_lint_and_back_up(project: Baked, postgres_url: str) -> None:
+    python = f"PYTHON={sys.executable}"
+    linted = run(["make", "-C", str(project.path), python, "lint-migrations"])
+    assert "1 clean, 0 with findings" in linted.stdout
+    project.alembic("upgrade", "head", DATABASE_URL=postgres_url)
+    run(["make", "-C", str(project.path), python, "backup"], DATABASE_URL=postgres_url)
+    (dump,) = (project.path / "backups").glob("*.dump")
+    assert dump.stat().st_size > 0
