@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine
 from sqlmodel import Session, create_engine
 
 from .settings import database_url
+from .sqlite import use_real_transactions
 
 
 def create_db_engine(url: URL | None = None, **kwargs: Any) -> Engine:
@@ -18,8 +18,9 @@ def create_db_engine(url: URL | None = None, **kwargs: Any) -> Engine:
     url = database_url() if url is None else url
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _configure_sqlite_connection)
-        event.listen(engine, "begin", _begin_sqlite_transaction)
+        # The same cascades as on PostgreSQL: SQLite enforces foreign keys only when
+        # each connection asks. (Migrations must not: see migration_safety.)
+        use_real_transactions(engine, foreign_keys=True)
     return engine
 
 
@@ -33,19 +34,3 @@ def get_session() -> Iterator[Session]:
     """Yield a session bound to the process-wide engine (a FastAPI-style dependency)."""
     with Session(get_engine()) as session:
         yield session
-
-
-def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
-    # SQLite ignores ON DELETE CASCADE unless each connection asks for it; the app
-    # wants the same cascades as on PostgreSQL. Migrations must not have it (env.py).
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-    # Python's sqlite3 delays BEGIN until the first write, which breaks SAVEPOINTs and
-    # rollbacks of reads-then-writes; SQLAlchemy's documented fix is to emit BEGIN
-    # ourselves (below) so transactions behave as on PostgreSQL.
-    dbapi_connection.isolation_level = None
-
-
-def _begin_sqlite_transaction(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")

@@ -13,14 +13,14 @@ import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from alembic.util import CommandError
-from sqlalchemy import create_engine, event, pool
+from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from .settings import MigrationLimits
+from .sqlite import use_real_transactions
 
 log = logging.getLogger("alembic.env")
 
@@ -37,27 +37,15 @@ def migration_engine(url: URL) -> Engine:
     """An engine for migrations; on SQLite its transactions cover DDL too."""
     engine = create_engine(url, poolclass=pool.NullPool)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_connect)
-        event.listen(engine, "begin", _sqlite_begin)
+        # Foreign keys off: batch mode rebuilds a table by copying it and dropping the
+        # original, and with them on SQLite cascades that DROP into every child row.
+        # Real transactions: a failed migration rolls back whole, as on PostgreSQL.
+        use_real_transactions(engine, foreign_keys=False)
     return engine
 
 
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Batch mode rebuilds a table by copying it and dropping the original; with
-    # foreign keys on, SQLite would cascade that DROP into every child row. The pragma
-    # only works outside a transaction, hence here, at connect time.
-    dbapi_connection.execute("PRAGMA foreign_keys=OFF")
-    # Python's sqlite3 runs DDL outside any transaction; taking over BEGIN (below)
-    # makes a failed migration roll back whole, as on PostgreSQL.
-    dbapi_connection.isolation_level = None
-
-
-def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
-
-
 def ensure_sqlite_foreign_keys_off(connection: Connection) -> None:
-    """Refuse to migrate SQLite with foreign keys enforced (see _sqlite_connect)."""
+    """Refuse to migrate SQLite with foreign keys enforced (see migration_engine)."""
     began = not connection.in_transaction()
     if began:
         # Works on a plain sqlite3 connection, which has not opened a transaction yet.
@@ -175,7 +163,10 @@ def explain_failure(
         why = "failed: " + str(exc.orig or exc).strip().splitlines()[0]
         advice = "fix the revision and run the command again"
     left = (
-        "it was rolled back and earlier revisions stay applied"
+        # A batched backfill (backfill.py) commits batch by batch: those batches stay,
+        # and running the revision again resumes where it stopped.
+        "its open transaction was rolled back (batches a backfill committed stay) and "
+        "earlier revisions stay applied"
         if rolled_back
         else "check the schema: this connection could not roll it back"
     )
