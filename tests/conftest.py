@@ -4,6 +4,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg2
@@ -39,17 +40,32 @@ def postgres_admin_url() -> str:
     return ADMIN_URL
 
 
-@pytest.fixture
-def postgres_url(postgres_admin_url: str) -> Iterator[str]:
-    """A fresh, empty database for one test (dropped afterwards); a psycopg2-style URL."""
+@contextmanager
+def fresh_database(admin_url: str) -> Iterator[str]:
+    """A new, empty database on the admin URL's server (dropped afterwards)."""
     name = f"tpl_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(postgres_admin_url)
+    admin = psycopg2.connect(admin_url)
     admin.autocommit = True
     admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    base = postgres_admin_url.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    try:
+        yield f"{admin_url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty database for one test; a psycopg2-style URL."""
+    with fresh_database(postgres_admin_url) as url:
+        yield url
+
+
+@pytest.fixture
+def second_postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """Another fresh database, for tests that compare two."""
+    with fresh_database(postgres_admin_url) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -282,7 +282,7 @@ def psql_file(url: str, sql: str, tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 def test_offline_sql_yields_the_online_schema(
-    project: Baked, postgres_url: str, postgres_admin_url: str, tmp_path: Path
+    project: Baked, postgres_url: str, second_postgres_url: str, tmp_path: Path
 ) -> None:
     add_revision(
         project,
@@ -296,27 +296,19 @@ def test_offline_sql_yields_the_online_schema(
     assert "SET lock_timeout = '5s'" in offline and "SET statement_timeout = '1min'" in offline
     assert "pg_advisory_lock" in offline and "pg_advisory_unlock" in offline
 
-    online_url = postgres_url + "_online"
-    name = online_url.rsplit("/", 1)[1]
-    admin = psycopg2.connect(postgres_admin_url)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    try:
-        psql_file(postgres_url, offline, tmp_path)
-        project.alembic("upgrade", "head", DATABASE_URL=online_url)
-        assert schema_dump(postgres_url) == schema_dump(online_url)
+    online_url = second_postgres_url
+    psql_file(postgres_url, offline, tmp_path)
+    project.alembic("upgrade", "head", DATABASE_URL=online_url)
+    assert schema_dump(postgres_url) == schema_dump(online_url)
 
-        # A range: from the initial revision to the next, applied to a database there.
-        project.alembic("downgrade", project.initial_revision(), DATABASE_URL=online_url)
-        step = project.alembic(
-            "upgrade", f"{project.initial_revision()}:phone2", "--sql", DATABASE_URL=online_url
-        ).stdout
-        assert 'CREATE TABLE "user"' not in step and "ADD COLUMN phone" in step
-        psql_file(online_url, step, tmp_path)
-        assert schema_dump(postgres_url) == schema_dump(online_url)
-    finally:
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    # A range: from the initial revision to the next, applied to a database there.
+    project.alembic("downgrade", project.initial_revision(), DATABASE_URL=online_url)
+    step = project.alembic(
+        "upgrade", f"{project.initial_revision()}:phone2", "--sql", DATABASE_URL=online_url
+    ).stdout
+    assert 'CREATE TABLE "user"' not in step and "ADD COLUMN phone" in step
+    psql_file(online_url, step, tmp_path)
+    assert schema_dump(postgres_url) == schema_dump(online_url)
 
 
 # --- worked examples ---------------------------------------------------------------
@@ -414,7 +406,7 @@ def test_a_blocking_index_build_is_flagged(project: Baked) -> None:
 
 @pytest.mark.postgres
 def test_backup_restores_to_the_same_revision_and_rows(
-    project: Baked, postgres_url: str, postgres_admin_url: str, tmp_path: Path
+    project: Baked, postgres_url: str, second_postgres_url: str, tmp_path: Path
 ) -> None:
     project.alembic("upgrade", "head", DATABASE_URL=postgres_url)
     pg(postgres_url, "INSERT INTO \"user\" (email, name) VALUES ('ada@example.com', 'Ada')")
@@ -426,21 +418,13 @@ def test_backup_restores_to_the_same_revision_and_rows(
     (dump,) = tmp_path.glob("*.dump")
     assert str(dump) in result.stdout
 
-    restored = postgres_url + "_restored"
-    name = restored.rsplit("/", 1)[1]
-    admin = psycopg2.connect(postgres_admin_url)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    try:
-        run(["pg_restore", "--no-owner", "--dbname", restored, str(dump)])
-        assert (
-            project.alembic("current", DATABASE_URL=restored).stdout.split()[0]
-            == project.initial_revision()
-        )
-        assert pg(restored, 'SELECT email FROM "user"') == [("ada@example.com",)]
-    finally:
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    restored = second_postgres_url
+    run(["pg_restore", "--no-owner", "--dbname", restored, str(dump)])
+    assert (
+        project.alembic("current", DATABASE_URL=restored).stdout.split()[0]
+        == project.initial_revision()
+    )
+    assert pg(restored, 'SELECT email FROM "user"') == [("ada@example.com",)]
 
 
 # --- the make targets -----------------------------------------------------------------
