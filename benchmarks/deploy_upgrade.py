@@ -35,7 +35,7 @@ def wall_time(command: list[str], env: dict[str, str]) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--url", help="DATABASE_URL to upgrade (default: the project's SQLite)")
     args = parser.parse_args()
 
