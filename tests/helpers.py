@@ -2,10 +2,13 @@
 
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+import psycopg2
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -13,6 +16,12 @@ COOKIECUTTER = str(BIN / "cookiecutter")
 ALEMBIC = str(BIN / "alembic")
 RUFF = str(BIN / "ruff")
 TIMEOUT = 300
+# PATH without the test venv's bin: what a machine with only the system's tools has.
+SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
+# How the worked examples in docs/examples/ leave down_revision for the user to set.
+EXAMPLE_DOWN_REVISION = (
+    "down_revision: str | Sequence[str] | None = None  # set to your current head"
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,24 @@ class Baked:
             if re.search(r"^down_revision: .* = None$", text, re.M):
                 return re.search(r'^revision: str = "(\w+)"', text, re.M).group(1)
         raise AssertionError("no initial revision")
+
+    def change_model(self, old: str, new: str) -> None:
+        """Edit models.py, as a developer changing the models would."""
+        models = self.path / self.package / "models.py"
+        text = models.read_text()
+        assert old in text
+        models.write_text(text.replace(old, new, 1))
+
+    def install_example(self, name: str, down: str, **replace: str) -> str:
+        """Copy docs/examples/NAME.py into the history after `down`, as the docs say."""
+        text = (self.path / "docs" / "examples" / f"{name}.py").read_text()
+        assert EXAMPLE_DOWN_REVISION in text
+        text = text.replace(EXAMPLE_DOWN_REVISION, f'down_revision: str | None = "{down}"')
+        for old, new in replace.items():
+            assert old in text
+            text = text.replace(old, new)
+        (self.path / "alembic" / "versions" / f"{name}.py").write_text(text)
+        return re.search(r'^revision: str = "(\w+)"', text, re.M).group(1)
 
     def alembic(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess:
         """Run the real alembic CLI on this project, from another directory."""
@@ -83,3 +110,46 @@ def bake(output_dir: Path, **context: str) -> Baked:
     (path,) = [p for p in output_dir.iterdir() if p.is_dir()]
     (settings,) = path.glob("*/settings.py")
     return Baked(path, settings.parent.name)
+
+
+def failure_line(result: subprocess.CompletedProcess, alone: bool = False) -> str:
+    """The one `FAILED:` line of a failed alembic command (the only line, if `alone`)."""
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    failed = [line for line in lines if line.startswith("FAILED:")]
+    assert len(failed) == 1, result.stdout + result.stderr
+    if alone:
+        assert lines == failed, result.stdout + result.stderr
+    return failed[0]
+
+
+def uv_only_path(folder: Path) -> str:
+    """A PATH folder holding just uv (the test venv's bin has the project's tools too)."""
+    folder.mkdir(exist_ok=True)
+    link = folder / "uv"
+    if not link.exists():
+        link.symlink_to(BIN / "uv")
+    return str(folder)
+
+
+def sqlite_rows(path: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(path) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def sqlite_tables(path: Path) -> set[str]:
+    return {
+        name for (name,) in sqlite_rows(path, "SELECT name FROM sqlite_master WHERE type = 'table'")
+    }
+
+
+def postgres_rows(url: str, sql: str, args: tuple = ()) -> list[tuple]:
+    with psycopg2.connect(url) as connection, connection.cursor() as cursor:
+        cursor.execute(sql, args)
+        return cursor.fetchall() if cursor.description else []
+
+
+def postgres_tables(url: str) -> set[str]:
+    rows = postgres_rows(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    return {name for (name,) in rows}

@@ -8,26 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import RUFF, Baked, run
+from .helpers import RUFF, Baked, run, sqlite_rows
 
 SECRET = "s3cr3t-Pa55"
-
-
-def sqlite_rows(path: Path, sql: str) -> list[tuple]:
-    with sqlite3.connect(path) as connection:
-        return connection.execute(sql).fetchall()
 
 
 def python_in(project: Baked, code: str, **env: str):
     """Run Python code inside the project folder with the test interpreter."""
     return run([sys.executable, "-c", textwrap.dedent(code)], cwd=project.path, **env)
-
-
-def change_model(project: Baked, old: str, new: str) -> None:
-    models = project.path / project.package / "models.py"
-    text = models.read_text()
-    assert old in text
-    models.write_text(text.replace(old, new))
 
 
 def add_sample_rows(database: Path) -> None:
@@ -109,7 +97,7 @@ def test_batch_rebuild_keeps_child_rows(project: Baked) -> None:
     project.alembic("upgrade", "head")
     database = project.path / f"{project.package}.db"
     add_sample_rows(database)
-    change_model(project, "name: str = Field(max_length=100)", "name: str = Field(max_length=200)")
+    project.change_model("name: str = Field(max_length=100)", "name: str = Field(max_length=200)")
     project.alembic("revision", "--autogenerate", "-m", "widen user name")
     (_, new) = project.versions
     assert "batch_alter_table" in new.read_text()
@@ -131,9 +119,8 @@ def test_a_migration_applies_on_both_backends(
     sqlite_url = f"sqlite:///{tmp_path / 'both.db'}"
     urls = {"sqlite": sqlite_url, "postgresql": postgres_url}
     author_url = urls[written_on]
-    change_model(project, "name: str = Field(max_length=100)", "name: str = Field(max_length=200)")
-    change_model(
-        project,
+    project.change_model("name: str = Field(max_length=100)", "name: str = Field(max_length=200)")
+    project.change_model(
         "    created_at: datetime = Field(default_factory=utcnow, sa_column_kwargs=_NOW)\n\n"
         "    # The database deletes",
         "    created_at: datetime = Field(default_factory=utcnow, sa_column_kwargs=_NOW)\n"
@@ -153,7 +140,7 @@ def test_a_migration_applies_on_both_backends(
 
 def test_new_revisions_are_ruff_formatted(project: Baked) -> None:
     project.alembic("upgrade", "head")
-    change_model(project, "sku: str = Field(max_length=64)", "sku: str = Field(max_length=80)")
+    project.change_model("sku: str = Field(max_length=64)", "sku: str = Field(max_length=80)")
     project.alembic("revision", "--autogenerate", "-m", "longer sku")
     project.alembic("revision", "-m", "hand written")
     run([RUFF, "format", "--check", "--no-cache", *map(str, project.versions)])

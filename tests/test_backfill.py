@@ -150,14 +150,10 @@ def add_bio_revision(project: Baked) -> str:
 
 
 def install_example(project: Baked, name: str, down: str, batch_size: int = BATCH) -> str:
-    """Copy an example into alembic/versions after `down`, as the docs tell a user to."""
-    text = (project.path / "docs" / "examples" / f"{name}.py").read_text()
-    placeholder = "down_revision: str | Sequence[str] | None = None  # set to your current head"
-    assert placeholder in text and "BATCH_SIZE = 5_000" in text
-    text = text.replace(placeholder, f'down_revision: str | Sequence[str] | None = "{down}"')
-    text = text.replace("BATCH_SIZE = 5_000", f"BATCH_SIZE = {batch_size}")
-    (project.path / "alembic" / "versions" / f"{name}.py").write_text(text)
-    return re.search(r'^revision: str = "(\w+)"', text, re.M).group(1)
+    """Install an example with a small batch size, so a few dozen rows take batches."""
+    return project.install_example(
+        name, down, **{"BATCH_SIZE = 5_000": f"BATCH_SIZE = {batch_size}"}
+    )
 
 
 def seed(target: Target, with_bio: bool = True) -> None:

@@ -17,12 +17,19 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
 
-from .helpers import BIN, Baked, bake, bake_command, run
+from .helpers import (
+    BIN,
+    SYSTEM_PATH,
+    Baked,
+    bake,
+    bake_command,
+    postgres_tables,
+    run,
+    uv_only_path,
+)
 
-SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 # The test runner's own environment has the project's packages: for projects without
 # a .venv, make is pointed at it, as a developer would with an activated environment.
 PYTHON = f"PYTHON={sys.executable}"
@@ -71,26 +78,8 @@ def makefile_targets(project: Path) -> dict[str, str]:
     return targets
 
 
-def table_names(url: str) -> set[str]:
-    """The tables in the database at a psycopg2-style postgresql:// URL."""
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg2://", 1))
-    try:
-        return set(inspect(engine).get_table_names())
-    finally:
-        engine.dispose()
-
-
 def load_yaml(path: Path) -> dict:
     return yaml.safe_load(path.read_text())
-
-
-def uv_only_path(folder: Path) -> str:
-    """A PATH folder holding just uv (the test venv's bin has the project's tools too)."""
-    folder.mkdir(exist_ok=True)
-    link = folder / "uv"
-    if not link.exists():
-        link.symlink_to(BIN / "uv")
-    return str(folder)
 
 
 @pytest.fixture(scope="module")
@@ -233,7 +222,7 @@ def test_check_builds_a_scratch_database_and_never_uses_database_url(
 @pytest.mark.postgres
 def test_check_on_postgresql_with_drift_database_url(project: Baked, postgres_url: str) -> None:
     make(project.path, "check", PYTHON, f"DRIFT_DATABASE_URL={postgres_url}")
-    assert {"user", "order", "item"} <= table_names(postgres_url)
+    assert {"user", "order", "item"} <= postgres_tables(postgres_url)
     add_model(project.path, project.package)
     drift = make(project.path, "check", PYTHON, check=False, DRIFT_DATABASE_URL=postgres_url)
     assert drift.returncode != 0 and DRIFT in drift.stdout + drift.stderr

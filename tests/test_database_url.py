@@ -1,46 +1,25 @@
 """DATABASE_URL: environment over .env over a SQLite file in the project; errors in one line."""
 
-import sqlite3
 from pathlib import Path
 
 import psycopg2
 import pytest
 
-from .helpers import Baked
+from .helpers import Baked, failure_line, postgres_tables, sqlite_tables
 
 SECRET = "s3cr3t-Pa55"
-
-
-def tables_in_sqlite(path: Path) -> set[str]:
-    with sqlite3.connect(path) as connection:
-        rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        return {name for (name,) in rows}
-
-
-def tables_in_postgres(url: str) -> set[str]:
-    with psycopg2.connect(url) as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        return {name for (name,) in cursor.fetchall()}
-
-
-def one_line_error(result) -> str:
-    """The failure's message: the only line printed, no traceback."""
-    assert result.returncode != 0
-    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
-    assert len(lines) == 1, result.stdout + result.stderr
-    return lines[0]
 
 
 def test_default_is_a_sqlite_file_in_the_project(project: Baked) -> None:
     project.alembic("upgrade", "head")  # run from / : the file must still land here
     database = project.path / f"{project.package}.db"
-    assert {"user", "order", "item", "alembic_version"} <= tables_in_sqlite(database)
+    assert {"user", "order", "item", "alembic_version"} <= sqlite_tables(database)
 
 
 def test_env_file_is_read(project: Baked) -> None:
     (project.path / ".env").write_text("DATABASE_URL=sqlite:///from-dotenv.db\n")
     project.alembic("upgrade", "head")
-    assert "user" in tables_in_sqlite(project.path / "from-dotenv.db")
+    assert "user" in sqlite_tables(project.path / "from-dotenv.db")
     assert not (project.path / f"{project.package}.db").exists()
 
 
@@ -48,7 +27,7 @@ def test_environment_wins_over_env_file(project: Baked, tmp_path: Path) -> None:
     (project.path / ".env").write_text("DATABASE_URL=sqlite:///from-dotenv.db\n")
     target = tmp_path / "from-environment.db"
     project.alembic("upgrade", "head", DATABASE_URL=f"sqlite:///{target}")
-    assert "user" in tables_in_sqlite(target)
+    assert "user" in sqlite_tables(target)
     assert not (project.path / "from-dotenv.db").exists()
 
 
@@ -57,7 +36,7 @@ def test_environment_wins_over_env_file(project: Baked, tmp_path: Path) -> None:
 def test_postgres_schemes_use_psycopg2(project: Baked, postgres_url: str, scheme: str) -> None:
     url = scheme + postgres_url[postgres_url.index(":") :]
     project.alembic("upgrade", "head", DATABASE_URL=url)
-    assert {"user", "order", "item"} <= tables_in_postgres(postgres_url)
+    assert {"user", "order", "item"} <= postgres_tables(postgres_url)
 
 
 @pytest.mark.postgres
@@ -73,7 +52,7 @@ def test_percent_encoded_password_works_and_is_never_shown(
     try:
         url = postgres_url.replace("postgres@", f"tpl_percent:{encoded}@", 1)
         result = project.alembic("upgrade", "head", DATABASE_URL=url)
-        assert {"user", "order", "item"} <= tables_in_postgres(postgres_url)
+        assert {"user", "order", "item"} <= postgres_tables(postgres_url)
         assert encoded not in result.stderr + result.stdout
         assert "p@ss" not in result.stderr + result.stdout
     finally:
@@ -86,7 +65,7 @@ def test_percent_encoded_password_works_and_is_never_shown(
 def test_unreachable_server_error_hides_the_password(project: Baked) -> None:
     url = f"postgresql://app:{SECRET}@127.0.0.1:1/app"
     result = project.alembic("upgrade", "head", check=False, DATABASE_URL=url)
-    message = one_line_error(result)
+    message = failure_line(result, alone=True)
     assert "cannot connect" in message
     assert "***" in message
     assert SECRET not in result.stdout + result.stderr
@@ -106,7 +85,7 @@ def test_unreachable_server_error_hides_the_password(project: Baked) -> None:
 )
 def test_bad_url_is_a_one_line_error(project: Baked, url: str, words: list[str]) -> None:
     result = project.alembic("upgrade", "head", check=False, DATABASE_URL=url)
-    message = one_line_error(result)
+    message = failure_line(result, alone=True)
     for word in words:
         assert word in message
     assert SECRET not in result.stdout + result.stderr
@@ -115,7 +94,7 @@ def test_bad_url_is_a_one_line_error(project: Baked, url: str, words: list[str])
 def test_bad_url_in_env_file_names_the_file(project: Baked) -> None:
     (project.path / ".env").write_text("DATABASE_URL=mysql+nosuch://x/y\n")
     result = project.alembic("upgrade", "head", check=False)
-    message = one_line_error(result)
+    message = failure_line(result, alone=True)
     assert "DATABASE_URL" in message and ".env" in message
 
 

@@ -2,9 +2,7 @@
 deploys, bounded lock and statement waits, failures that leave nothing half-done,
 offline SQL, worked examples, squawk lint and a backup that restores."""
 
-import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
@@ -13,9 +11,17 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from .helpers import ALEMBIC, Baked, clean_env, run
-
-TEMPLATE_EXAMPLES = Path(__file__).resolve().parent.parent / "{{cookiecutter.project_slug}}"
+from .helpers import (
+    ALEMBIC,
+    Baked,
+    clean_env,
+    failure_line,
+    postgres_rows,
+    postgres_tables,
+    run,
+    sqlite_rows,
+    sqlite_tables,
+)
 
 
 def add_revision(project: Baked, rev: str, down: str, upgrade: str, downgrade: str = "pass"):
@@ -30,26 +36,8 @@ def add_revision(project: Baked, rev: str, down: str, upgrade: str, downgrade: s
     )
 
 
-def pg(url: str, sql: str, args: tuple = ()) -> list[tuple]:
-    with psycopg2.connect(url) as connection, connection.cursor() as cursor:
-        cursor.execute(sql, args)
-        return cursor.fetchall() if cursor.description else []
-
-
 def version(url: str) -> list[tuple]:
-    return pg(url, "SELECT version_num FROM alembic_version")
-
-
-def pg_tables(url: str) -> set[str]:
-    rows = pg(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-    return {name for (name,) in rows}
-
-
-def one_line(result) -> str:
-    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
-    failed = [line for line in lines if line.startswith("FAILED:")]
-    assert len(failed) == 1 and "Traceback" not in result.stderr, result.stderr
-    return failed[0]
+    return postgres_rows(url, "SELECT version_num FROM alembic_version")
 
 
 # --- concurrent deploys -------------------------------------------------------------
@@ -86,7 +74,7 @@ def test_replicas_upgrading_at_once_apply_each_revision_once(
     logs = "".join(out + err for out, err in outputs)
     assert logs.count("Running upgrade") == 4  # the initial revision and three more
     assert version(postgres_url) == [("slow2",)]
-    assert {"t0", "t1", "t2", "user"} <= pg_tables(postgres_url)
+    assert {"t0", "t1", "t2", "user"} <= postgres_tables(postgres_url)
 
 
 @pytest.mark.postgres
@@ -116,7 +104,7 @@ with create_engine(url).connect() as c:
     )
     assert "LOCK_TIMEOUT 0" in result.stdout
     assert "ADVISORY 0" in result.stdout
-    assert "user" in pg_tables(postgres_url)
+    assert "user" in postgres_tables(postgres_url)
 
 
 # --- bounded waits ----------------------------------------------------------------
@@ -143,13 +131,13 @@ def test_a_blocked_migration_gives_up_and_changes_nothing(
             "upgrade", "head", check=False, DATABASE_URL=postgres_url, MIGRATION_LOCK_TIMEOUT="1s"
         )
         elapsed = time.perf_counter() - start
-        message = one_line(result)
+        message = failure_line(result)
         assert result.returncode != 0
         assert elapsed < 15
         assert "addphone" in message and "MIGRATION_LOCK_TIMEOUT=1s" in message
         assert 'ALTER TABLE "user"' in message
         assert version(postgres_url) == head
-        columns = pg(
+        columns = postgres_rows(
             postgres_url,
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'user'",
         )
@@ -176,14 +164,14 @@ def test_a_runaway_statement_is_cancelled(project: Baked, postgres_url: str) -> 
         MIGRATION_STATEMENT_TIMEOUT="500ms",
     )
     assert time.perf_counter() - start < 15
-    message = one_line(result)
+    message = failure_line(result)
     assert "slowpoke" in message and "MIGRATION_STATEMENT_TIMEOUT=500ms" in message
     assert version(postgres_url) == [(project.initial_revision(),)]
 
 
 def test_a_bad_timeout_setting_is_a_one_line_error(project: Baked) -> None:
     result = project.alembic("upgrade", "head", check=False, MIGRATION_LOCK_TIMEOUT="soon")
-    message = one_line(result)
+    message = failure_line(result)
     assert "MIGRATION_LOCK_TIMEOUT" in message and "'soon'" in message
 
 
@@ -207,7 +195,7 @@ def test_a_waiting_replica_gives_up_after_the_wait_timeout(
         result = project.alembic(
             "upgrade", "head", check=False, DATABASE_URL=postgres_url, MIGRATION_WAIT_TIMEOUT="1s"
         )
-        assert "MIGRATION_WAIT_TIMEOUT=1s" in one_line(result)
+        assert "MIGRATION_WAIT_TIMEOUT=1s" in failure_line(result)
     finally:
         holder.close()
 
@@ -242,23 +230,18 @@ def test_a_failed_revision_leaves_nothing_half_done(
         'op.execute("SELECT no_such_column FROM kept")',
     )
     result = project.alembic("upgrade", "head", check=False, DATABASE_URL=url)
-    message = one_line(result)
+    message = failure_line(result)
     assert "badone" in message and "rolled back" in message
 
     if backend == "sqlite":
         database = tmp_path / "fail.db"
-        with sqlite3.connect(database) as connection:
-            tables = {n for (n,) in connection.execute("SELECT name FROM sqlite_master")}
-            current = connection.execute("SELECT version_num FROM alembic_version").fetchall()
-            columns = {row[1] for row in connection.execute('PRAGMA table_info("user")')}
+        tables = sqlite_tables(database)
+        current = sqlite_rows(database, "SELECT version_num FROM alembic_version")
+        columns = {row[1] for row in sqlite_rows(database, 'PRAGMA table_info("user")')}
     else:
-        tables, current = pg_tables(url), version(url)
-        columns = {
-            c
-            for (c,) in pg(
-                url, "SELECT column_name FROM information_schema.columns WHERE table_name = 'user'"
-            )
-        }
+        tables, current = postgres_tables(url), version(url)
+        query = "SELECT column_name FROM information_schema.columns WHERE table_name = 'user'"
+        columns = {name for (name,) in postgres_rows(url, query)}
     assert "kept" in tables and "half" not in tables
     assert "x" not in columns
     assert current == [("goodone",)]
@@ -314,16 +297,6 @@ def test_offline_sql_yields_the_online_schema(
 # --- worked examples ---------------------------------------------------------------
 
 
-def install_example(project: Baked, name: str) -> str:
-    text = (TEMPLATE_EXAMPLES / "docs" / "examples" / f"{name}.py").read_text()
-    down = project.initial_revision()
-    text = text.replace(
-        "down_revision: str | Sequence[str] | None = None", f'down_revision = "{down}"'
-    )
-    (project.path / "alembic" / "versions" / f"{name}.py").write_text(text)
-    return re.search(r'^revision: str = "(\w+)"', text, re.M).group(1)
-
-
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
@@ -335,7 +308,7 @@ def test_worked_examples_upgrade_downgrade_upgrade(
         url = f"sqlite:///{tmp_path / 'examples.db'}"
     else:
         url = request.getfixturevalue("postgres_url")
-    rev = install_example(project, example)
+    rev = project.install_example(example, project.initial_revision())
     first = project.initial_revision()
     for target in ("head", first, "head"):
         if target == "head":
@@ -346,9 +319,11 @@ def test_worked_examples_upgrade_downgrade_upgrade(
         if backend == "postgresql":
             types = {
                 t
-                for (t,) in pg(url, "SELECT typname FROM pg_type WHERE typname = 'order_priority'")
+                for (t,) in postgres_rows(
+                    url, "SELECT typname FROM pg_type WHERE typname = 'order_priority'"
+                )
             }
-            valid = pg(
+            valid = postgres_rows(
                 url,
                 "SELECT indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
                 "WHERE c.relname = 'ix_order_created_at'",
@@ -409,7 +384,9 @@ def test_backup_restores_to_the_same_revision_and_rows(
     project: Baked, postgres_url: str, second_postgres_url: str, tmp_path: Path
 ) -> None:
     project.alembic("upgrade", "head", DATABASE_URL=postgres_url)
-    pg(postgres_url, "INSERT INTO \"user\" (email, name) VALUES ('ada@example.com', 'Ada')")
+    postgres_rows(
+        postgres_url, "INSERT INTO \"user\" (email, name) VALUES ('ada@example.com', 'Ada')"
+    )
     result = run(
         [sys.executable, "-m", f"{project.package}.backup", "--output-dir", str(tmp_path)],
         cwd=project.path,
@@ -424,7 +401,7 @@ def test_backup_restores_to_the_same_revision_and_rows(
         project.alembic("current", DATABASE_URL=restored).stdout.split()[0]
         == project.initial_revision()
     )
-    assert pg(restored, 'SELECT email FROM "user"') == [("ada@example.com",)]
+    assert postgres_rows(restored, 'SELECT email FROM "user"') == [("ada@example.com",)]
 
 
 # --- the make targets -----------------------------------------------------------------

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import TEMPLATE, Baked, bake, bake_command, run
+from .helpers import SYSTEM_PATH, TEMPLATE, Baked, bake, bake_command, run, uv_only_path
 
 UV = Path(sys.executable).parent / "uv"
-SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
 @pytest.fixture(scope="module")
@@ -51,14 +50,6 @@ def bake_alone(venv: Path, output: Path, path: str, **env: str):
     return run(command, check=False, PATH=path, **env)
 
 
-def only_uv_on_path(tmp_path: Path) -> str:
-    """A PATH folder holding just uv (the test venv's bin has the project's tools too)."""
-    folder = tmp_path / "uv-only"
-    folder.mkdir()
-    (folder / "uv").symlink_to(UV)
-    return str(folder)
-
-
 def the_project(output: Path) -> Path:
     (project,) = [p for p in output.iterdir() if p.is_dir()]
     return project
@@ -72,7 +63,7 @@ def assert_project_works_in_its_venv(project: Path) -> None:
 
 
 def test_bootstraps_the_project_venv_with_uv(cookiecutter_alone: Path, tmp_path: Path) -> None:
-    path = f"{cookiecutter_alone / 'bin'}:{only_uv_on_path(tmp_path)}:{SYSTEM_PATH}"
+    path = f"{cookiecutter_alone / 'bin'}:{uv_only_path(tmp_path / 'uv-only')}:{SYSTEM_PATH}"
     output = tmp_path / "out"
     result = bake_alone(cookiecutter_alone, output, path)
     assert result.returncode == 0, result.stderr
