@@ -1,6 +1,6 @@
 """Benchmark: the generated project's batched backfill against one UPDATE and the guide's loop.
 
-On PostgreSQL, lower-cases the e-mail of every row of a 1,000,000-row "user" table (unique
+On PostgreSQL, lower-cases the e-mail of every row of a 1,000,000-row "users" table (unique
 index on email, as in the models) three ways, each on a fresh copy of the same data:
 
 - one UPDATE statement in one transaction (fastest; locks every row until it commits);
@@ -36,12 +36,12 @@ ADMIN_URL = os.environ.get(
     "TEMPLATE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 
-USER = sa.table("user", sa.column("id", sa.BigInteger), sa.column("email", sa.String))
-LOWERED = sa.func.lower(USER.c.email)
-SINGLE_UPDATE = 'UPDATE "user" SET email = lower(email) WHERE email <> lower(email)'
+USERS = sa.table("users", sa.column("id", sa.BigInteger), sa.column("email", sa.String))
+LOWERED = sa.func.lower(USERS.c.email)
+SINGLE_UPDATE = "UPDATE users SET email = lower(email) WHERE email <> lower(email)"
 GUIDE_LOOP = """
-    UPDATE "user" SET email = lower(email)
-    WHERE id IN (SELECT id FROM "user" WHERE email != lower(email) LIMIT {batch})
+    UPDATE users SET email = lower(email)
+    WHERE id IN (SELECT id FROM users WHERE email != lower(email) LIMIT {batch})
 """
 
 
@@ -49,7 +49,7 @@ def load_helper(output: Path) -> ModuleType:
     """Bake the default project with the real cookiecutter CLI; load its backfill module."""
     cookiecutter = [str(BIN / "cookiecutter"), "--no-input", "-o", str(output), str(TEMPLATE)]
     subprocess.run(cookiecutter, check=True, capture_output=True, timeout=300)
-    (path,) = output.glob("*/*/backfill.py")
+    (path,) = output.glob("*/migrations/backfill.py")
     spec = importlib.util.spec_from_file_location("baked_backfill", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -70,30 +70,30 @@ def fill_seed(engine: sa.Engine, rows: int) -> None:
     """A table of `rows` users, every address in mixed case, to copy before each run."""
     with engine.begin() as connection:
         connection.exec_driver_sql(
-            "CREATE TABLE user_seed (id bigint PRIMARY KEY, email varchar(255) NOT NULL, "
+            "CREATE TABLE users_seed (id bigint PRIMARY KEY, email varchar(255) NOT NULL, "
             "name varchar(100) NOT NULL)"
         )
         connection.exec_driver_sql(
-            "INSERT INTO user_seed SELECT g, 'User.' || g || '@Example.COM', 'Name ' || g "
+            "INSERT INTO users_seed SELECT g, 'User.' || g || '@Example.COM', 'Name ' || g "
             f"FROM generate_series(1, {rows}) AS g"
         )
 
 
 def fresh_table(engine: sa.Engine) -> None:
-    """Recreate "user" from the seed, indexed, vacuumed and checkpointed: same start each run."""
+    """Recreate "users" from the seed, indexed, vacuumed and checkpointed: same start each run."""
     with engine.begin() as connection:
-        connection.exec_driver_sql('DROP TABLE IF EXISTS "user"')
-        connection.exec_driver_sql('CREATE TABLE "user" (LIKE user_seed INCLUDING ALL)')
-        connection.exec_driver_sql('INSERT INTO "user" SELECT * FROM user_seed')
-        connection.exec_driver_sql('CREATE UNIQUE INDEX ix_user_email ON "user" (email)')
+        connection.exec_driver_sql("DROP TABLE IF EXISTS users")
+        connection.exec_driver_sql("CREATE TABLE users (LIKE users_seed INCLUDING ALL)")
+        connection.exec_driver_sql("INSERT INTO users SELECT * FROM users_seed")
+        connection.exec_driver_sql("CREATE UNIQUE INDEX ix_users_email ON users (email)")
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.exec_driver_sql('VACUUM ANALYZE "user"')
+        connection.exec_driver_sql("VACUUM ANALYZE users")
         connection.exec_driver_sql("CHECKPOINT")
 
 
 def pending_rows(engine: sa.Engine) -> int:
     with engine.connect() as connection:
-        query = sa.select(sa.func.count()).select_from(USER).where(USER.c.email != LOWERED)
+        query = sa.select(sa.func.count()).select_from(USERS).where(USERS.c.email != LOWERED)
         return connection.execute(query).scalar_one()
 
 
@@ -109,7 +109,7 @@ def helper(engine: sa.Engine, backfill: ModuleType, batch_size: int) -> tuple[fl
     locked: list[float] = []
 
     def lower_emails(batch: sa.ColumnElement[bool]) -> sa.Executable:
-        return USER.update().where(batch).values(email=LOWERED)
+        return USERS.update().where(batch).values(email=LOWERED)
 
     def before(_conn, _cursor, statement, *_args) -> None:
         if statement.startswith("UPDATE"):
@@ -124,7 +124,7 @@ def helper(engine: sa.Engine, backfill: ModuleType, batch_size: int) -> tuple[fl
         event.listen(connection, "after_cursor_execute", after)
         start = time.perf_counter()
         backfill.run_batches(
-            connection, USER, lower_emails, USER.c.email != LOWERED, batch_size=batch_size
+            connection, USERS, lower_emails, USERS.c.email != LOWERED, batch_size=batch_size
         )
         return time.perf_counter() - start, locked
 

@@ -1,12 +1,16 @@
 """Write the project's first migration: `alembic revision --autogenerate` on a scratch DB.
 
-Runs with cookiecutter's own interpreter, which may lack the project's packages (pipx,
-uvx): then the project's own .venv is made and used. Nothing here deletes the project:
-when the migration cannot be written, the hook says how to finish and exits 0.
+Runs with cookiecutter's own interpreter. When that interpreter has the project's
+packages, Alembic runs right here, in this process; when it lacks them (cookiecutter
+from pipx or uvx), the project's own .venv is made and Alembic runs there. Nothing here
+deletes the project: when the migration cannot be written, the hook says why and how to
+finish, and exits 0.
 """
 
+import importlib.util
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -16,136 +20,176 @@ from pathlib import Path
 # Rendered by cookiecutter; user input arrives as JSON data, never as Python code.
 CONTEXT = json.loads(r"""{{ cookiecutter | tojson }}""")
 
-PROJECT = Path.cwd()
-VENV = PROJECT / ".venv"
 MESSAGE = "initial schema"
 # An in-memory SQLite database: no server is needed, whichever database was chosen.
 SCRATCH_URL = "sqlite://"
-NEEDED_IMPORTS = "import alembic, dotenv, sqlalchemy, sqlmodel"
+NEEDED_MODULES = ("alembic", "dotenv", "sqlalchemy", "sqlmodel")
 INSTALL_TIMEOUT = 900
 TIMEOUT = 300
+DOCKER_FILES = ("Dockerfile", "compose.yaml", ".dockerignore")
 
 
 class HookFailure(Exception):
-    """A step failed; the message says which."""
+    """A step failed; the message says which, and why."""
 
 
-def run(command: list[str], timeout: int = TIMEOUT, **kwargs) -> str:
+def failure_cause(output: str, lines: int = 5) -> str:
+    """The lines of a tool's output that say why it failed, joined into one line."""
+    text = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    # pip ends with "See above for output" and uv with hints: the cause is the error.
+    errors = [line for line in text if re.match(r"(ERROR|error|FAILED)\b", line)]
+    return " | ".join((errors or text)[-lines:]) or "no output"
+
+
+def run(command: list[str], cwd: Path, timeout: int = TIMEOUT, **kwargs) -> str:
     """Run a command in the project and return its output; HookFailure if it fails."""
     try:
         result = subprocess.run(
-            command, cwd=PROJECT, capture_output=True, text=True, timeout=timeout, **kwargs
+            command, cwd=cwd, capture_output=True, text=True, timeout=timeout, **kwargs
         )
-    except (OSError, subprocess.TimeoutExpired) as exc:
+    except subprocess.TimeoutExpired:
+        raise HookFailure(f"{shlex.join(command)} took longer than {timeout} s") from None
+    except OSError as exc:
         raise HookFailure(f"{shlex.join(command)}: {exc}") from None
     if result.returncode != 0:
-        output = (result.stderr or result.stdout).strip().splitlines()[-5:]
-        raise HookFailure(f"{shlex.join(command)} failed: " + " | ".join(output))
-    return result.stdout
+        cause = failure_cause(result.stderr + "\n" + result.stdout)
+        raise HookFailure(f"{shlex.join(command)} failed: {cause}")
+    return result.stdout + result.stderr
 
 
-def can_migrate(python: Path | str) -> bool:
-    """Whether `python` can import what autogenerate needs."""
-    try:
-        run([str(python), "-c", NEEDED_IMPORTS], timeout=120)
-    except HookFailure:
-        return False
-    return True
+def has_the_stack() -> bool:
+    """Whether this interpreter can import what autogenerate needs (no subprocess)."""
+    return all(importlib.util.find_spec(name) for name in NEEDED_MODULES)
 
 
-def venv_python() -> Path:
+def required_python() -> tuple[int, int]:
+    """The lowest Python the project supports (the python_version answer)."""
+    major, minor = CONTEXT["python_version"].split(".")[:2]
+    return int(major), int(minor)
+
+
+def venv_python(project: Path) -> Path:
     """The interpreter inside the project's .venv."""
     if os.name == "nt":
-        return VENV / "Scripts" / "python.exe"
-    return VENV / "bin" / "python"
+        return project / ".venv" / "Scripts" / "python.exe"
+    return project / ".venv" / "bin" / "python"
 
 
-def bootstrap_venv() -> Path:
+def base_python() -> str | None:
+    """A Python without uv's help that satisfies the project's version, if any."""
+    needed = required_python()
+    if sys.version_info[:2] >= needed:
+        return sys.executable
+    return shutil.which("python{}.{}".format(*needed))
+
+
+def bootstrap_venv(project: Path) -> Path:
     """Create .venv with the project and its dev tools installed; remove it on failure."""
-    print(f"Installing the project's packages into {VENV} ...")
-    python = venv_python()
+    needed = "{}.{}".format(*required_python())
+    uv = shutil.which("uv")
+    python = None if uv else base_python()
+    if not uv and python is None:
+        raise HookFailure(
+            f"the project needs Python {needed} or newer and this machine has "
+            f"{sys.version_info.major}.{sys.version_info.minor}; install python{needed} "
+            "(or uv, which can fetch it)"
+        )
+    venv = project / ".venv"
+    tool = "uv" if uv else "venv and pip (a minute or two; faster with uv installed)"
+    print(f"Creating {venv} with Python {needed}+ using {tool} ...", flush=True)
     try:
-        uv = shutil.which("uv")
         if uv:
-            run([uv, "venv", "--quiet", "--python", sys.executable, str(VENV)])
-            run(
-                [uv, "pip", "install", "--quiet", "--python", str(python), "-e", ".[dev]"],
-                timeout=INSTALL_TIMEOUT,
-            )
+            run([uv, "venv", "--quiet", "--python", f">={needed}", str(venv)], project)
+            install = [uv, "pip", "install", "--quiet", "--python", str(venv_python(project))]
         else:
-            run([sys.executable, "-m", "venv", str(VENV)])
-            run(
-                [str(python), "-m", "pip", "install", "--quiet", "-e", ".[dev]"],
-                timeout=INSTALL_TIMEOUT,
-            )
+            run([python, "-m", "venv", str(venv)], project)
+            install = [str(venv_python(project)), "-m", "pip", "install", "--quiet"]
+        run([*install, "-e", ".[dev]"], project, timeout=INSTALL_TIMEOUT)
     except HookFailure:
         # A half-made environment is worse than none: the printed steps start clean.
-        shutil.rmtree(VENV, ignore_errors=True)
+        shutil.rmtree(venv, ignore_errors=True)
         raise
-    return python
+    return venv_python(project)
 
 
-def migration_python() -> Path | str:
-    """An interpreter that has the project's packages, making .venv if need be."""
-    if can_migrate(sys.executable):
-        return sys.executable
-    if venv_python().exists() and can_migrate(venv_python()):
-        return venv_python()
-    return bootstrap_venv()
-
-
-def existing_revisions() -> list[Path]:
+def existing_revisions(project: Path) -> list[Path]:
     """Revision files already present (re-baking over a project)."""
-    return sorted((PROJECT / "alembic" / "versions").glob("*.py"))
+    return sorted((project / "migrations" / "versions").glob("*.py"))
 
 
-def autogenerate(python: Path | str) -> Path:
-    """Run `alembic revision --autogenerate` and return the file it wrote."""
+def autogenerate_here(project: Path) -> None:
+    """Run Alembic's CLI in this process: no second interpreter to start."""
+    from alembic.config import main as alembic
+
+    os.environ["DATABASE_URL"] = SCRATCH_URL
+    argv = ["-c", str(project / "alembic.ini"), "revision", "--autogenerate", "-m", MESSAGE]
+    try:
+        alembic(argv=argv, prog="alembic")
+    except SystemExit as exc:  # Alembic has printed its FAILED: line
+        if exc.code:
+            raise HookFailure("alembic revision --autogenerate failed (see above)") from None
+    except Exception as exc:  # the models could not be imported, say
+        cause = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise HookFailure(f"{type(exc).__name__}: {cause}") from None
+
+
+def autogenerate_in_venv(project: Path, python: Path) -> None:
+    """Run `alembic revision --autogenerate` with the project's .venv."""
     env = {**os.environ, "DATABASE_URL": SCRATCH_URL}
-    alembic = [str(python), "-m", "alembic", "-c", str(PROJECT / "alembic.ini")]
-    output = run([*alembic, "revision", "--autogenerate", "-m", MESSAGE], env=env)
+    alembic = [str(python), "-m", "alembic", "-c", str(project / "alembic.ini")]
+    output = run([*alembic, "revision", "--autogenerate", "-m", MESSAGE], project, env=env)
     print(output.rstrip())  # what Alembic did, including whether ruff formatted the file
-    written = existing_revisions()
+
+
+def write_first_migration(project: Path) -> Path:
+    """Autogenerate the initial revision with whichever interpreter has the stack."""
+    if has_the_stack():
+        autogenerate_here(project)
+    else:
+        python = venv_python(project)
+        if not python.exists():
+            python = bootstrap_venv(project)
+        autogenerate_in_venv(project, python)
+    written = existing_revisions(project)
     if len(written) != 1:
         raise HookFailure(f"expected one initial revision, found {len(written)}")
     return written[0]
 
 
-def finish_by_hand(reason: str) -> None:
+def finish_by_hand(project: Path, reason: str) -> None:
     """Tell the user exactly how to finish what the hook could not."""
     bin_dir = "Scripts" if os.name == "nt" else "bin"
     print(
-        f"\nWARNING: the first migration was not written ({reason}).\n"
-        "The project is complete otherwise; finish with:\n\n"
-        f"    cd {shlex.quote(str(PROJECT))}\n"
-        "    python3 -m venv .venv\n"
-        f"    .venv/{bin_dir}/python -m pip install -e '.[dev]'\n"
+        f"\nWARNING: the first migration was not written: {reason}\n"
+        "The rest of the project is in place; once that is fixed, finish with:\n\n"
+        f"    cd {shlex.quote(str(project))}\n"
+        "    make install\n"
         f"    DATABASE_URL={SCRATCH_URL} .venv/{bin_dir}/alembic revision --autogenerate "
         f"-m '{MESSAGE}'\n",
         file=sys.stderr,
     )
 
 
-def remove_docker_files() -> None:
+def remove_docker_files(project: Path) -> None:
     """Delete the container files when the user answered include_docker=n."""
-    if CONTEXT.get("include_docker", "y") != "n":
-        return
-    for name in ("Dockerfile", "compose.yaml", ".dockerignore"):
-        (PROJECT / name).unlink(missing_ok=True)
+    if CONTEXT.get("include_docker", "y") == "n":
+        for name in DOCKER_FILES:
+            (project / name).unlink(missing_ok=True)
 
 
-def main() -> int:
+def main(project: Path | None = None) -> int:
     """Write the initial migration unless the project already has one."""
-    remove_docker_files()
-    if existing_revisions():
-        print("alembic/versions already has revisions: no new initial migration written.")
+    project = project or Path.cwd()
+    remove_docker_files(project)
+    if existing_revisions(project):
+        print("migrations/versions already has revisions: no new initial migration written.")
         return 0
     try:
-        revision = autogenerate(migration_python())
+        revision = write_first_migration(project)
     except HookFailure as exc:
-        finish_by_hand(str(exc))
+        finish_by_hand(project, str(exc))
         return 0
-    print(f"Wrote the first migration: {revision.relative_to(PROJECT)}")
+    print(f"Wrote the first migration: {revision.relative_to(project)}")
     return 0
 
 

@@ -22,8 +22,10 @@ DEPENDENCY_IMPORTS = {
     "ruff",
     "mako",
     "typing_extensions",
-    "tests",
+    "mypy",
 }
+# The project's own top-level folders, importable beside the package.
+PROJECT_FOLDERS = {"migrations", "tools", "tests", "docs"}
 SLUG_RULE = re.compile(r"[a-z0-9]([a-z0-9._-]*[a-z0-9])?")
 
 
@@ -49,6 +51,8 @@ def package_problem(name: str) -> str | None:
         return f"package_name {name!r} is a Python keyword: {fix}"
     if name != name.lower():
         return f"package_name {name!r} must be lower-case (PEP 8): {fix}"
+    if name in PROJECT_FOLDERS:
+        return f"package_name {name!r} is already the project's {name}/ folder: {fix}"
     if name in DEPENDENCY_IMPORTS:
         return f"package_name {name!r} would shadow the project's dependency {name!r}: {fix}"
     if name in sys.stdlib_module_names:

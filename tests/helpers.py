@@ -15,6 +15,7 @@ BIN = Path(sys.executable).parent
 COOKIECUTTER = str(BIN / "cookiecutter")
 ALEMBIC = str(BIN / "alembic")
 RUFF = str(BIN / "ruff")
+UV = str(BIN / "uv")
 TIMEOUT = 300
 # PATH without the test venv's bin: what a machine with only the system's tools has.
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -37,7 +38,7 @@ class Baked:
 
     @property
     def versions(self) -> list[Path]:
-        return sorted((self.path / "alembic" / "versions").glob("*.py"))
+        return sorted((self.path / "migrations" / "versions").glob("*.py"))
 
     def initial_revision(self) -> str:
         """The id of the first revision: the one with no down_revision."""
@@ -62,7 +63,7 @@ class Baked:
         for old, new in replace.items():
             assert old in text
             text = text.replace(old, new)
-        (self.path / "alembic" / "versions" / f"{name}.py").write_text(text)
+        (self.path / "migrations" / "versions" / f"{name}.py").write_text(text)
         return re.search(r'^revision: str = "(\w+)"', text, re.M).group(1)
 
     def alembic(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess:

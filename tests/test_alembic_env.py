@@ -22,9 +22,10 @@ def add_sample_rows(database: Path) -> None:
     with sqlite3.connect(database) as connection:
         connection.executescript(
             """
-            INSERT INTO "user" (id, email, name) VALUES (1, 'ada@example.com', 'Ada');
-            INSERT INTO "order" (id, user_id, total) VALUES (1, 1, 19.98);
-            INSERT INTO item (order_id, sku, quantity, unit_price) VALUES (1, 'BOOK', 2, 9.99);
+            INSERT INTO users (id, email, name) VALUES (1, 'ada@example.com', 'Ada');
+            INSERT INTO orders (id, user_id, total) VALUES (1, 1, 19.98);
+            INSERT INTO order_items (order_id, sku, quantity, unit_price)
+            VALUES (1, 'BOOK', 2, 9.99);
             """
         )
 
@@ -32,15 +33,15 @@ def add_sample_rows(database: Path) -> None:
 def test_offline_sql_never_connects_and_hides_nothing_it_should_not(project: Baked) -> None:
     url = f"postgresql://app:{SECRET}@127.0.0.1:1/app"  # nothing listens on port 1
     result = project.alembic("upgrade", "head", "--sql", DATABASE_URL=url)
-    assert 'CREATE TABLE "user"' in result.stdout
-    assert "CREATE UNIQUE INDEX ix_user_email" in result.stdout
+    assert "CREATE TABLE users" in result.stdout
+    assert "CREATE UNIQUE INDEX ix_users_email" in result.stdout
     assert "INSERT INTO alembic_version" in result.stdout
     assert SECRET not in result.stdout + result.stderr
 
 
 def test_offline_sql_on_sqlite(project: Baked) -> None:
     result = project.alembic("upgrade", "head", "--sql")
-    assert "CREATE TABLE user" in result.stdout or 'CREATE TABLE "user"' in result.stdout
+    assert "CREATE TABLE user" in result.stdout or "CREATE TABLE users" in result.stdout
     assert not (project.path / f"{project.package}.db").exists()
 
 
@@ -88,7 +89,7 @@ def test_a_connection_handed_in_is_used(project: Baked, tmp_path: Path) -> None:
         """,
         DATABASE_URL=f"sqlite:///{elsewhere}",
     )
-    assert ("user",) in sqlite_rows(handed, "SELECT name FROM sqlite_master")
+    assert ("users",) in sqlite_rows(handed, "SELECT name FROM sqlite_master")
     assert not elsewhere.exists()
 
 
@@ -103,11 +104,11 @@ def test_batch_rebuild_keeps_child_rows(project: Baked) -> None:
     assert "batch_alter_table" in new.read_text()
 
     project.alembic("upgrade", "head")
-    assert sqlite_rows(database, 'SELECT count(*) FROM "order"') == [(1,)]
-    assert sqlite_rows(database, "SELECT count(*) FROM item") == [(1,)]
+    assert sqlite_rows(database, "SELECT count(*) FROM orders") == [(1,)]
+    assert sqlite_rows(database, "SELECT count(*) FROM order_items") == [(1,)]
     assert sqlite_rows(database, "PRAGMA foreign_key_check") == []
     project.alembic("downgrade", "-1")
-    assert sqlite_rows(database, "SELECT count(*) FROM item") == [(1,)]
+    assert sqlite_rows(database, "SELECT count(*) FROM order_items") == [(1,)]
     project.alembic("check", check=False)  # the model is ahead again: drift expected
 
 

@@ -31,7 +31,7 @@ BATCH = 3  # small, so a few dozen rows take several batches
 
 # A column the examples' premise needs but the models lack: move_column_to_table moves it.
 BIO_REVISION = '''\
-"""add user.bio: the column move_column_to_table moves (not in the models)"""
+"""add users.bio: the column move_column_to_table moves (not in the models)"""
 
 import sqlalchemy as sa
 from alembic import op
@@ -43,12 +43,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("user") as batch_op:
+    with op.batch_alter_table("users") as batch_op:
         batch_op.add_column(sa.Column("bio", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("user") as batch_op:
+    with op.batch_alter_table("users") as batch_op:
         batch_op.drop_column("bio")
 '''
 
@@ -143,8 +143,8 @@ def target(request: pytest.FixtureRequest, project: Baked, tmp_path: Path) -> It
 
 
 def add_bio_revision(project: Baked) -> str:
-    """Give "user" a nullable bio column, as example move_column_to_table assumes."""
-    path = project.path / "alembic" / "versions" / "test_user_bio.py"
+    """Give "users" a nullable bio column, as example move_column_to_table assumes."""
+    path = project.path / "migrations" / "versions" / "test_user_bio.py"
     path.write_text(BIO_REVISION.format(down=project.initial_revision()))
     return "test_user_bio"
 
@@ -165,9 +165,9 @@ def seed(target: Target, with_bio: bool = True) -> None:
         with target.engine.begin() as connection:
             connection.execute(stub.insert(), values)
 
-    insert("user", ["id", "email", "name", "bio"][: 4 if with_bio else 3], USERS)
-    insert("order", ["id", "user_id", "total"], ORDERS)
-    insert("item", ["order_id", "sku", "quantity", "unit_price"], ITEMS)
+    insert("users", ["id", "email", "name", "bio"][: 4 if with_bio else 3], USERS)
+    insert("orders", ["id", "user_id", "total"], ORDERS)
+    insert("order_items", ["order_id", "sku", "quantity", "unit_price"], ITEMS)
 
 
 def item_counts() -> dict[int, int]:
@@ -189,20 +189,20 @@ def final_progress(output: str, label: str) -> str:
 
 
 def check_add_not_null_column(target: Target, output: str) -> None:
-    assert target.rows('SELECT id, item_count FROM "order" ORDER BY id') == sorted(
+    assert target.rows("SELECT id, item_count FROM orders ORDER BY id") == sorted(
         item_counts().items()
     )
-    assert target.columns("order")["item_count"] is False  # constrained: NOT NULL
+    assert target.columns("orders")["item_count"] is False  # constrained: NOT NULL
     batches = math.ceil(len(ORDERS) / BATCH)
-    line = final_progress(output, "order.item_count")
+    line = final_progress(output, "orders.item_count")
     assert f"{len(ORDERS)} of {len(ORDERS)} rows (100.0%), {batches} batches" in line
 
 
 def check_move_column_to_table(target: Target, output: str) -> None:
-    assert "bio" not in target.columns("user")
+    assert "bio" not in target.columns("users")
     moved = [(user_id, about) for user_id, _, _, about in USERS if about is not None]
-    assert target.rows("SELECT user_id, bio FROM user_profile ORDER BY user_id") == moved
-    line = final_progress(output, "user.bio -> user_profile")
+    assert target.rows("SELECT user_id, bio FROM user_profiles ORDER BY user_id") == moved
+    line = final_progress(output, "users.bio -> user_profiles")
     assert f"{len(moved)} of {len(moved)} rows" in line
 
 
@@ -213,14 +213,14 @@ def check_lowercase_emails(target: Target, output: str) -> None:
         assert expected["ÉMILE@EXAMPLE.FR"] == "Émile@example.fr"
     else:
         expected = {e: target.lower(e) for _, e, _, _ in USERS}
-    assert target.rows('SELECT id, email FROM "user" ORDER BY id') == [
+    assert target.rows("SELECT id, email FROM users ORDER BY id") == [
         (user_id, expected[email]) for user_id, email, _, _ in USERS
     ]
     changed = [(user_id, email) for user_id, email, _, _ in USERS if expected[email] != email]
     kept = target.rows("SELECT user_id, email FROM user_email_before_lowercase ORDER BY user_id")
     assert kept == changed
     assert f"{len(changed)} of {len(changed)} rows" in final_progress(
-        output, "user.email lower-case"
+        output, "users.email lower-case"
     )
 
 
@@ -237,7 +237,7 @@ def test_example_upgrades_in_batches_and_downgrades_exactly(target: Target, exam
     target.alembic("upgrade", base)
     seed(target)
     before = target.snapshot()
-    assert any(row["bio"] is None for row in before["user"])
+    assert any(row["bio"] is None for row in before["users"])
     revision = install_example(target.project, example, base)
 
     upgraded = target.alembic("upgrade", "head")
@@ -255,7 +255,7 @@ def test_offline_sql_says_a_backfill_needs_a_connection(project: Baked, example:
     url = "postgresql://app@127.0.0.1:1/app"  # offline never connects; nothing listens here
     result = project.alembic("upgrade", "head", "--sql", check=False, DATABASE_URL=url)
     assert result.returncode != 0
-    assert 'CREATE TABLE "user"' in result.stdout  # the revisions before it were rendered
+    assert "CREATE TABLE users (" in result.stdout  # the revisions before it were rendered
     output = result.stdout + result.stderr
     assert "Traceback" not in output
     (failure,) = [line for line in output.splitlines() if line.startswith("FAILED:")]
@@ -264,9 +264,7 @@ def test_offline_sql_says_a_backfill_needs_a_connection(project: Baked, example:
 
 def test_lint_skips_backfill_revisions_with_one_line(project: Baked) -> None:
     install_example(project, "add_not_null_column", project.initial_revision())
-    result = run(
-        [sys.executable, "-m", f"{project.package}.lint_migrations"], cwd=project.path, check=False
-    )
+    result = run([sys.executable, "-m", "tools.lint_migrations"], cwd=project.path, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "not linted: this revision backfills data in batches" in result.stdout
     assert "Traceback" not in result.stderr
@@ -277,7 +275,7 @@ def test_lowercasing_refuses_addresses_that_would_collide(target: Target) -> Non
     target.alembic("upgrade", base)
     seed(target, with_bio=False)
     target.execute(
-        "INSERT INTO \"user\" (id, email, name) VALUES (99, 'ada.lovelace@example.com', 'Ada')"
+        "INSERT INTO users (id, email, name) VALUES (99, 'ada.lovelace@example.com', 'Ada')"
     )
     before = target.snapshot()
     install_example(target.project, "lowercase_emails", base)
@@ -298,10 +296,10 @@ SQLITE_TRIGGERS = [
     "CREATE TABLE interrupt (flag INTEGER)",
     "INSERT INTO interrupt VALUES (1)",
     "CREATE TABLE order_updates (order_id INTEGER NOT NULL)",
-    f"""CREATE TRIGGER interrupt_backfill BEFORE UPDATE ON "order"
+    f"""CREATE TRIGGER interrupt_backfill BEFORE UPDATE ON orders
         WHEN NEW.id = {INTERRUPT_AT} AND EXISTS (SELECT 1 FROM interrupt)
         BEGIN SELECT RAISE(ROLLBACK, 'interrupted at order {INTERRUPT_AT}'); END""",
-    """CREATE TRIGGER count_order_updates AFTER UPDATE ON "order"
+    """CREATE TRIGGER count_order_updates AFTER UPDATE ON orders
         BEGIN INSERT INTO order_updates VALUES (NEW.id); END""",
 ]
 POSTGRES_TRIGGERS = [
@@ -315,11 +313,11 @@ POSTGRES_TRIGGERS = [
             END IF;
             RETURN NEW;
         END $$""",
-    """CREATE TRIGGER interrupt_backfill BEFORE UPDATE ON "order"
+    """CREATE TRIGGER interrupt_backfill BEFORE UPDATE ON orders
         FOR EACH ROW EXECUTE FUNCTION interrupt_backfill()""",
     """CREATE FUNCTION count_order_updates() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN INSERT INTO order_updates VALUES (NEW.id); RETURN NEW; END $$""",
-    """CREATE TRIGGER count_order_updates AFTER UPDATE ON "order"
+    """CREATE TRIGGER count_order_updates AFTER UPDATE ON orders
         FOR EACH ROW EXECUTE FUNCTION count_order_updates()""",
 ]
 
@@ -339,7 +337,7 @@ def test_rerun_after_an_interrupted_backfill_continues(target: Target) -> None:
     # The column and every batch before the failing one were committed and stay.
     finished = (INTERRUPT_AT - 1) // BATCH * BATCH
     counts = item_counts()
-    assert target.rows('SELECT id, item_count FROM "order" ORDER BY id') == [
+    assert target.rows("SELECT id, item_count FROM orders ORDER BY id") == [
         (i, counts[i] if i <= finished else None) for i in sorted(counts)
     ]
 
@@ -347,12 +345,12 @@ def test_rerun_after_an_interrupted_backfill_continues(target: Target) -> None:
     rerun = target.alembic("upgrade", "head")
     assert target.current() == revision
     remaining = len(ORDERS) - finished
-    assert f"order.item_count: {remaining} rows to do" in rerun.stderr
-    assert target.rows('SELECT id, item_count FROM "order" ORDER BY id') == sorted(counts.items())
+    assert f"orders.item_count: {remaining} rows to do" in rerun.stderr
+    assert target.rows("SELECT id, item_count FROM orders ORDER BY id") == sorted(counts.items())
     # Every order was written exactly once over both runs: nothing redone, nothing skipped.
     updates = target.rows("SELECT order_id, count(*) FROM order_updates GROUP BY order_id")
     assert sorted(updates) == [(i, 1) for i in sorted(counts)]
-    assert target.columns("order")["item_count"] is False
+    assert target.columns("orders")["item_count"] is False
 
 
 # --- the helper called directly ---------------------------------------------------------------
@@ -360,7 +358,7 @@ def test_rerun_after_an_interrupted_backfill_continues(target: Target) -> None:
 
 def load_backfill(project: Baked) -> ModuleType:
     """The baked project's backfill module, loaded from its file alone."""
-    path = project.path / project.package / "backfill.py"
+    path = project.path / "migrations" / "backfill.py"
     spec = importlib.util.spec_from_file_location(f"backfill_{id(project)}", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while it loads
@@ -369,7 +367,11 @@ def load_backfill(project: Baked) -> ModuleType:
 
 
 def reserved_words_table(engine: sa.Engine, rows: int) -> sa.Table:
-    """Table "user" with columns "order" and "group": reserved words on PostgreSQL."""
+    """Table "user" with columns "order" and "group": reserved words on PostgreSQL.
+
+    Not the project's tables (those are plural and need no quoting): a scratch table in an
+    empty database, named so that every identifier must be quoted.
+    """
     table = sa.Table(
         "user",
         sa.MetaData(),
@@ -463,21 +465,21 @@ down_revision = "{down}"
 branch_labels = None
 depends_on = None
 
-order = sa.table("order", sa.column("id"), sa.column("item_count"))
-item = sa.table("item", sa.column("order_id"))
+orders = sa.table("orders", sa.column("id"), sa.column("item_count"))
+order_items = sa.table("order_items", sa.column("order_id"))
 
 
 def upgrade() -> None:
-    op.add_column("order", sa.Column("item_count", sa.Integer(), nullable=True))
-    count = sa.select(sa.func.count()).where(item.c.order_id == order.c.id)
+    op.add_column("orders", sa.Column("item_count", sa.Integer(), nullable=True))
+    count = sa.select(sa.func.count()).where(order_items.c.order_id == orders.c.id)
     for start in range(1, 31, {batch}):
-        in_batch = order.c.id.between(start, start + {batch} - 1)
-        op.execute(order.update().where(in_batch).values(item_count=count.scalar_subquery()))
-    op.alter_column("order", "item_count", nullable=False)
+        in_batch = orders.c.id.between(start, start + {batch} - 1)
+        op.execute(orders.update().where(in_batch).values(item_count=count.scalar_subquery()))
+    op.alter_column("orders", "item_count", nullable=False)
 
 
 def downgrade() -> None:
-    op.drop_column("order", "item_count")
+    op.drop_column("orders", "item_count")
 '''
 
 
@@ -488,7 +490,7 @@ PAUSE_AT_ROW = [
             IF NEW.id = {INTERRUPT_AT} THEN PERFORM pg_advisory_xact_lock({PAUSE_KEY}); END IF;
             RETURN NEW;
         END $$""",
-    """CREATE TRIGGER pause_backfill BEFORE UPDATE ON "order"
+    """CREATE TRIGGER pause_backfill BEFORE UPDATE ON orders
         FOR EACH ROW EXECUTE FUNCTION pause_backfill()""",
 ]
 
@@ -516,7 +518,7 @@ def try_update(url: str, order_id: int) -> int | None:
         with connection.cursor() as cursor:
             cursor.execute("SET lock_timeout = '1s'")
             cursor.execute(
-                "UPDATE \"order\" SET status = 'paid' WHERE id = %s RETURNING item_count",
+                "UPDATE orders SET status = 'paid' WHERE id = %s RETURNING item_count",
                 (order_id,),
             )
             (item_count,) = cursor.fetchone()
@@ -541,7 +543,7 @@ def test_rows_the_backfill_passed_are_not_locked_until_it_ends(
     if way == "helper":
         install_example(project, "add_not_null_column", base)
     else:
-        path = project.path / "alembic" / "versions" / "one_transaction.py"
+        path = project.path / "migrations" / "versions" / "one_transaction.py"
         path.write_text(ONE_TRANSACTION_REVISION.format(down=base, batch=BATCH))
 
     # The backfill pauses at row 17 (in a trigger) until this session lets it go. A row
@@ -589,18 +591,18 @@ def test_a_callers_transaction_is_never_committed_by_the_backfill(
         engine = sa.create_engine({url!r})
         with engine.connect() as connection:
             connection.exec_driver_sql(
-                "INSERT INTO \\"user\\" (id, email, name) VALUES (1, 'a@example.com', 'A')"
+                "INSERT INTO users (id, email, name) VALUES (1, 'a@example.com', 'A')"
             )
             connection.exec_driver_sql(
-                'INSERT INTO "order" (id, user_id, total) VALUES (1, 1, 5)'
+                "INSERT INTO orders (id, user_id, total) VALUES (1, 1, 5)"
             )
             config = Config("alembic.ini")
             config.attributes["connection"] = connection  # inside our transaction
             command.upgrade(config, "head")
-            print(connection.exec_driver_sql('SELECT item_count FROM "order"').scalar())
+            print(connection.exec_driver_sql("SELECT item_count FROM orders").scalar())
             connection.rollback()
         with engine.connect() as connection:
-            print(connection.exec_driver_sql("SELECT count(*) FROM \\"order\\"").scalar())
+            print(connection.exec_driver_sql("SELECT count(*) FROM orders").scalar())
     """
     result = run([sys.executable, "-c", textwrap.dedent(code)], cwd=project.path)
     assert result.stdout.split() == ["0", "0"]  # done inside, all of it rolled back
@@ -623,5 +625,5 @@ def test_a_backfill_revision_keeps_the_deploy_path_lean(project: Baked, tmp_path
     """
     url = f"sqlite:///{tmp_path / 'lean.db'}"
     result = run([sys.executable, "-c", textwrap.dedent(code)], DATABASE_URL=url)
-    assert "Running upgrade" in result.stderr and "order.item_count" in result.stderr
+    assert "Running upgrade" in result.stderr and "orders.item_count" in result.stderr
     assert result.stdout.strip() == "[]"

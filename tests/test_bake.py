@@ -1,12 +1,14 @@
 """Every supported combination bakes into a clean, lint-free project with its first migration."""
 
+import ast
 import re
 import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from .helpers import RUFF, Baked, bake, run
+from .helpers import RUFF, UV, Baked, bake, run
 
 # The option combinations are data: each one is baked and checked the same way.
 SUPPORTED_COMBINATIONS = [
@@ -31,8 +33,13 @@ def combination_id(combination: dict[str, str]) -> str:
 
 
 @pytest.fixture(scope="module", params=SUPPORTED_COMBINATIONS, ids=combination_id)
-def baked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Baked:
-    return bake(tmp_path_factory.mktemp("combo"), **request.param)
+def answers(request: pytest.FixtureRequest) -> dict[str, str]:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def baked(answers: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Baked:
+    return bake(tmp_path_factory.mktemp("combo"), **answers)
 
 
 def project_files(project: Path) -> list[Path]:
@@ -54,22 +61,63 @@ def test_project_passes_ruff(baked: Baked) -> None:
     run([RUFF, "format", "--check", "--no-cache", str(baked.path)])
 
 
-def test_layout(baked: Baked) -> None:
-    expected = [
-        "pyproject.toml",
-        ".env.example",
-        ".gitignore",
-        "README.md",
-        "alembic.ini",
-        "alembic/env.py",
-        "alembic/script.py.mako",
-        "tests/conftest.py",
-        f"{baked.package}/models.py",
-        f"{baked.package}/settings.py",
-        f"{baked.package}/db.py",
+# Each folder one audience: the service, what Alembic runs, developer commands.
+SERVICE = {"__init__.py", "settings.py", "db.py", "models.py"}
+MIGRATION_RUNTIME = {
+    "__init__.py",
+    "env.py",
+    "script.py.mako",
+    "autogenerate.py",
+    "safety.py",
+    "limits.py",
+    "sqlite.py",
+    "backfill.py",
+}
+TOOLS = {"__init__.py", "lint_migrations.py", "backup.py", "format_migration.py"}
+
+
+def file_names(folder: Path) -> set[str]:
+    return {path.name for path in folder.iterdir() if path.is_file()}
+
+
+def test_each_folder_holds_one_audience(baked: Baked) -> None:
+    assert file_names(baked.path / baked.package) == SERVICE
+    assert file_names(baked.path / "migrations") == MIGRATION_RUNTIME
+    assert file_names(baked.path / "tools") == TOOLS
+    assert (baked.path / "migrations" / "versions").is_dir()
+    assert not (baked.path / "alembic").exists()
+
+
+def test_the_service_never_imports_the_migration_runtime_or_tools(baked: Baked) -> None:
+    for module in (baked.path / baked.package).glob("*.py"):
+        tree = ast.parse(module.read_text())
+        imported = {
+            alias.name.split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        } | {
+            node.module.split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level
+        }
+        assert not imported & {"migrations", "tools", "alembic"}, (module.name, imported)
+
+
+def test_readme_layout_names_every_file_and_whose_it_is(baked: Baked) -> None:
+    readme = (baked.path / "README.md").read_text()
+    layout = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    skip = {"versions", "__pycache__", ".ruff_cache", ".pytest_cache", ".mypy_cache"}
+    missing = [
+        str(path.relative_to(baked.path))
+        for path in baked.path.rglob("*")
+        if path.is_file()
+        and not skip & set(path.relative_to(baked.path).parts)
+        and path.name not in layout
     ]
-    missing = [name for name in expected if not (baked.path / name).is_file()]
     assert not missing
+    for room in ("yours to edit", "generated once", "infrastructure"):
+        assert room in layout
 
 
 def test_pyproject_declares_the_stack(baked: Baked) -> None:
@@ -99,16 +147,16 @@ def test_one_initial_migration_creates_the_three_tables(baked: Baked) -> None:
     (migration,) = baked.versions
     text = migration.read_text()
     assert '"""initial schema' in text
-    for table in ("user", "order", "item"):
+    for table in ("users", "orders", "order_items"):
         assert f'op.create_table(\n        "{table}"' in text
     for constraint in (
-        "fk_order_user_id_user",
-        "fk_item_order_id_order",
-        "uq_item_order_id_sku",
-        "ix_user_email",
-        "ix_order_user_id",
-        "pk_user",
-        "ck_order_status",
+        "fk_orders_user_id_users",
+        "fk_order_items_order_id_orders",
+        "uq_order_items_order_id_sku",
+        "ix_users_email",
+        "ix_orders_user_id",
+        "pk_users",
+        "ck_orders_status",
     ):
         assert constraint in text
     assert text.count('ondelete="CASCADE"') == 2
@@ -122,10 +170,17 @@ def test_migration_names_sqlalchemy_types_only(baked: Baked) -> None:
     assert "sa.String(length=255)" in text
 
 
-def test_database_choice_sets_the_example_url(baked: Baked) -> None:
+def test_database_choice_sets_the_example_url(baked: Baked, answers: dict[str, str]) -> None:
     example = (baked.path / ".env.example").read_text()
     active = [line for line in example.splitlines() if line.startswith("DATABASE_URL=")]
     assert len(active) == 1
-    pyproject = (baked.path / "README.md").read_text()
-    assert pyproject.strip()
-    assert active[0].startswith(("DATABASE_URL=sqlite:///", "DATABASE_URL=postgresql://"))
+    scheme = {"sqlite": "sqlite:///", "postgresql": "postgresql://"}
+    assert active[0].startswith("DATABASE_URL=" + scheme[answers.get("database", "sqlite")])
+
+
+def test_the_wheel_ships_the_service_alone(project: Baked, tmp_path: Path) -> None:
+    run([UV, "build", "--wheel", "--quiet", "--out-dir", str(tmp_path), str(project.path)])
+    (wheel,) = tmp_path.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        tops = {name.split("/")[0] for name in archive.namelist()}
+    assert {top for top in tops if not top.endswith(".dist-info")} == {project.package}

@@ -13,13 +13,13 @@ SECRET = "s3cr3t-Pa55"
 def test_default_is_a_sqlite_file_in_the_project(project: Baked) -> None:
     project.alembic("upgrade", "head")  # run from / : the file must still land here
     database = project.path / f"{project.package}.db"
-    assert {"user", "order", "item", "alembic_version"} <= sqlite_tables(database)
+    assert {"users", "orders", "order_items", "alembic_version"} <= sqlite_tables(database)
 
 
 def test_env_file_is_read(project: Baked) -> None:
     (project.path / ".env").write_text("DATABASE_URL=sqlite:///from-dotenv.db\n")
     project.alembic("upgrade", "head")
-    assert "user" in sqlite_tables(project.path / "from-dotenv.db")
+    assert "users" in sqlite_tables(project.path / "from-dotenv.db")
     assert not (project.path / f"{project.package}.db").exists()
 
 
@@ -27,7 +27,7 @@ def test_environment_wins_over_env_file(project: Baked, tmp_path: Path) -> None:
     (project.path / ".env").write_text("DATABASE_URL=sqlite:///from-dotenv.db\n")
     target = tmp_path / "from-environment.db"
     project.alembic("upgrade", "head", DATABASE_URL=f"sqlite:///{target}")
-    assert "user" in sqlite_tables(target)
+    assert "users" in sqlite_tables(target)
     assert not (project.path / "from-dotenv.db").exists()
 
 
@@ -36,7 +36,7 @@ def test_environment_wins_over_env_file(project: Baked, tmp_path: Path) -> None:
 def test_postgres_schemes_use_psycopg2(project: Baked, postgres_url: str, scheme: str) -> None:
     url = scheme + postgres_url[postgres_url.index(":") :]
     project.alembic("upgrade", "head", DATABASE_URL=url)
-    assert {"user", "order", "item"} <= postgres_tables(postgres_url)
+    assert {"users", "orders", "order_items"} <= postgres_tables(postgres_url)
 
 
 @pytest.mark.postgres
@@ -52,7 +52,7 @@ def test_percent_encoded_password_works_and_is_never_shown(
     try:
         url = postgres_url.replace("postgres@", f"tpl_percent:{encoded}@", 1)
         result = project.alembic("upgrade", "head", DATABASE_URL=url)
-        assert {"user", "order", "item"} <= postgres_tables(postgres_url)
+        assert {"users", "orders", "order_items"} <= postgres_tables(postgres_url)
         assert encoded not in result.stderr + result.stdout
         assert "p@ss" not in result.stderr + result.stdout
     finally:

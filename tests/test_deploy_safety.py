@@ -28,7 +28,7 @@ def add_revision(project: Baked, rev: str, down: str, upgrade: str, downgrade: s
     """Write a hand-made revision file into the project's history."""
     body = "\n".join(f"    {line}" for line in upgrade.strip().splitlines())
     undo = "\n".join(f"    {line}" for line in downgrade.strip().splitlines())
-    (project.path / "alembic" / "versions" / f"{rev}.py").write_text(
+    (project.path / "migrations" / "versions" / f"{rev}.py").write_text(
         f'"""{rev}"""\n\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
         f'revision = "{rev}"\ndown_revision = "{down}"\nbranch_labels = None\n'
         f"depends_on = None\n\n\ndef upgrade() -> None:\n{body}\n\n\n"
@@ -74,7 +74,7 @@ def test_replicas_upgrading_at_once_apply_each_revision_once(
     logs = "".join(out + err for out, err in outputs)
     assert logs.count("Running upgrade") == 4  # the initial revision and three more
     assert version(postgres_url) == [("slow2",)]
-    assert {"t0", "t1", "t2", "user"} <= postgres_tables(postgres_url)
+    assert {"t0", "t1", "t2", "users"} <= postgres_tables(postgres_url)
 
 
 @pytest.mark.postgres
@@ -104,7 +104,7 @@ with create_engine(url).connect() as c:
     )
     assert "LOCK_TIMEOUT 0" in result.stdout
     assert "ADVISORY 0" in result.stdout
-    assert "user" in postgres_tables(postgres_url)
+    assert "users" in postgres_tables(postgres_url)
 
 
 # --- bounded waits ----------------------------------------------------------------
@@ -120,11 +120,11 @@ def test_a_blocked_migration_gives_up_and_changes_nothing(
         project,
         "addphone",
         project.initial_revision(),
-        'op.add_column("user", sa.Column("phone", sa.String(20)))',
-        'op.drop_column("user", "phone")',
+        'op.add_column("users", sa.Column("phone", sa.String(20)))',
+        'op.drop_column("users", "phone")',
     )
     blocker = psycopg2.connect(postgres_url)
-    blocker.cursor().execute('SELECT * FROM "user"')  # an open transaction: a table lock
+    blocker.cursor().execute("SELECT * FROM users")  # an open transaction: a table lock
     try:
         start = time.perf_counter()
         result = project.alembic(
@@ -135,7 +135,7 @@ def test_a_blocked_migration_gives_up_and_changes_nothing(
         assert result.returncode != 0
         assert elapsed < 15
         assert "addphone" in message and "MIGRATION_LOCK_TIMEOUT=1s" in message
-        assert 'ALTER TABLE "user"' in message
+        assert "ALTER TABLE users" in message
         assert version(postgres_url) == head
         columns = postgres_rows(
             postgres_url,
@@ -184,7 +184,7 @@ def test_a_waiting_replica_gives_up_after_the_wait_timeout(
         [
             sys.executable,
             "-c",
-            f"from {project.package}.migration_safety import ADVISORY_LOCK_KEY as k; print(k)",
+            "from migrations.safety import ADVISORY_LOCK_KEY as k; print(k)",
         ],
         cwd=project.path,
     ).stdout.strip()
@@ -226,7 +226,7 @@ def test_a_failed_revision_leaves_nothing_half_done(
         "badone",
         "goodone",
         'op.create_table("half", sa.Column("id", sa.Integer, primary_key=True))\n'
-        'op.add_column("user", sa.Column("x", sa.Integer))\n'
+        'op.add_column("users", sa.Column("x", sa.Integer))\n'
         'op.execute("SELECT no_such_column FROM kept")',
     )
     result = project.alembic("upgrade", "head", check=False, DATABASE_URL=url)
@@ -237,7 +237,7 @@ def test_a_failed_revision_leaves_nothing_half_done(
         database = tmp_path / "fail.db"
         tables = sqlite_tables(database)
         current = sqlite_rows(database, "SELECT version_num FROM alembic_version")
-        columns = {row[1] for row in sqlite_rows(database, 'PRAGMA table_info("user")')}
+        columns = {row[1] for row in sqlite_rows(database, "PRAGMA table_info(users)")}
     else:
         tables, current = postgres_tables(url), version(url)
         query = "SELECT column_name FROM information_schema.columns WHERE table_name = 'user'"
@@ -271,9 +271,9 @@ def test_offline_sql_yields_the_online_schema(
         project,
         "phone2",
         project.initial_revision(),
-        'op.add_column("user", sa.Column("phone", sa.String(20)))\n'
-        'op.create_index("ix_user_phone", "user", ["phone"])',
-        'op.drop_index("ix_user_phone", table_name="user")\nop.drop_column("user", "phone")',
+        'op.add_column("users", sa.Column("phone", sa.String(20)))\n'
+        'op.create_index("ix_users_phone", "users", ["phone"])',
+        'op.drop_index("ix_users_phone", table_name="users")\nop.drop_column("users", "phone")',
     )
     offline = project.alembic("upgrade", "head", "--sql", DATABASE_URL=postgres_url).stdout
     assert "SET lock_timeout = '5s'" in offline and "SET statement_timeout = '1min'" in offline
@@ -289,7 +289,7 @@ def test_offline_sql_yields_the_online_schema(
     step = project.alembic(
         "upgrade", f"{project.initial_revision()}:phone2", "--sql", DATABASE_URL=online_url
     ).stdout
-    assert 'CREATE TABLE "user"' not in step and "ADD COLUMN phone" in step
+    assert "CREATE TABLE users" not in step and "ADD COLUMN phone" in step
     psql_file(online_url, step, tmp_path)
     assert schema_dump(postgres_url) == schema_dump(online_url)
 
@@ -326,7 +326,7 @@ def test_worked_examples_upgrade_downgrade_upgrade(
             valid = postgres_rows(
                 url,
                 "SELECT indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                "WHERE c.relname = 'ix_order_created_at'",
+                "WHERE c.relname = 'ix_orders_created_at'",
             )
             at_head = target == "head"
             if example == "postgres_enum":
@@ -339,9 +339,7 @@ def test_worked_examples_upgrade_downgrade_upgrade(
 
 
 def lint(project: Baked):
-    return run(
-        [sys.executable, "-m", f"{project.package}.lint_migrations"], cwd=project.path, check=False
-    )
+    return run([sys.executable, "-m", "tools.lint_migrations"], cwd=project.path, check=False)
 
 
 def test_initial_migration_and_a_nullable_column_lint_clean(project: Baked) -> None:
@@ -354,8 +352,8 @@ def test_initial_migration_and_a_nullable_column_lint_clean(project: Baked) -> N
         project,
         "addnote",
         project.initial_revision(),
-        'op.add_column("user", sa.Column("note", sa.String(200), nullable=True))',
-        'op.drop_column("user", "note")',
+        'op.add_column("users", sa.Column("note", sa.String(200), nullable=True))',
+        'op.drop_column("users", "note")',
     )
     result = lint(project)
     assert result.returncode == 0, result.stdout
@@ -367,8 +365,8 @@ def test_a_blocking_index_build_is_flagged(project: Baked) -> None:
         project,
         "blockidx",
         project.initial_revision(),
-        'op.create_index("ix_order_total", "order", ["total"])',
-        'op.drop_index("ix_order_total", table_name="order")',
+        'op.create_index("ix_orders_total", "orders", ["total"])',
+        'op.drop_index("ix_orders_total", table_name="orders")',
     )
     result = lint(project)
     assert result.returncode == 1
@@ -384,11 +382,9 @@ def test_backup_restores_to_the_same_revision_and_rows(
     project: Baked, postgres_url: str, second_postgres_url: str, tmp_path: Path
 ) -> None:
     project.alembic("upgrade", "head", DATABASE_URL=postgres_url)
-    postgres_rows(
-        postgres_url, "INSERT INTO \"user\" (email, name) VALUES ('ada@example.com', 'Ada')"
-    )
+    postgres_rows(postgres_url, "INSERT INTO users (email, name) VALUES ('ada@example.com', 'Ada')")
     result = run(
-        [sys.executable, "-m", f"{project.package}.backup", "--output-dir", str(tmp_path)],
+        [sys.executable, "-m", "tools.backup", "--output-dir", str(tmp_path)],
         cwd=project.path,
         DATABASE_URL=postgres_url,
     )
@@ -401,7 +397,7 @@ def test_backup_restores_to_the_same_revision_and_rows(
         project.alembic("current", DATABASE_URL=restored).stdout.split()[0]
         == project.initial_revision()
     )
-    assert postgres_rows(restored, 'SELECT email FROM "user"') == [("ada@example.com",)]
+    assert postgres_rows(restored, "SELECT email FROM users") == [("ada@example.com",)]
 
 
 # --- the make targets -----------------------------------------------------------------

@@ -1,32 +1,70 @@
-"""The generated project's own test suite passes inside the baked project."""
+"""The generated project's own test suite, run once per backend the way its users and
+its CI run it (`make test`, from another directory), and its short failures."""
 
+import subprocess
 import sys
 
 import pytest
 
-from .helpers import Baked, run
+from .helpers import SYSTEM_PATH, Baked, run
+
+# DATABASE_URL names a server that does not exist: a suite that used it would fail.
+UNREACHABLE = "postgresql://nobody:secret@127.0.0.1:1/none"
 
 
-def run_suite(project: Baked, **env: str) -> str:
-    result = run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project.path, **env
+def run_suite(project: Baked, check: bool = True, **env: str) -> subprocess.CompletedProcess:
+    """`make test` in the project, with the test runner's interpreter (no .venv)."""
+    return run(
+        ["make", "-C", str(project.path), "test", f"PYTHON={sys.executable}"],
+        check=check,
+        PATH=SYSTEM_PATH,
+        **env,
     )
-    return result.stdout
 
 
-def test_generated_suite_passes_on_sqlite(baked_sqlite: Baked) -> None:
-    output = run_suite(baked_sqlite)
-    assert " passed" in output
-    assert "skipped" not in output and "failed" not in output
+def assert_all_passed(result: subprocess.CompletedProcess) -> None:
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " passed" in result.stdout
+    assert "skipped" not in result.stdout and "failed" not in result.stdout
+
+
+def test_generated_suite_passes_on_sqlite_and_never_reads_database_url(
+    baked_sqlite: Baked,
+) -> None:
+    assert_all_passed(run_suite(baked_sqlite, DATABASE_URL=UNREACHABLE))
 
 
 @pytest.mark.postgres
 def test_generated_suite_passes_on_postgresql(baked_postgresql: Baked, postgres_url: str) -> None:
-    output = run_suite(baked_postgresql, TEST_DATABASE_URL=postgres_url)
-    assert " passed" in output
-    assert "skipped" not in output and "failed" not in output
+    result = run_suite(baked_postgresql, TEST_DATABASE_URL=postgres_url, DATABASE_URL=UNREACHABLE)
+    assert_all_passed(result)
 
 
-def test_generated_suite_never_touches_database_url(baked_sqlite: Baked, tmp_path) -> None:
-    # DATABASE_URL names a server that does not exist: any use of it would fail.
-    run_suite(baked_sqlite, DATABASE_URL="postgresql://nobody:secret@127.0.0.1:1/none")
+def test_a_model_change_without_its_migration_stops_the_run_short(project: Baked) -> None:
+    project.change_model(
+        "    name: str = Field(max_length=100)\n",
+        "    name: str = Field(max_length=100)\n    phone: str | None = None\n",
+    )
+    result = run_suite(project, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert 'make revision m="describe your change"' in output
+    # One failure that says what to do, then the run stops: not a traceback per test.
+    assert "Exit: The models have changes no migration describes" in output
+    assert len(output.splitlines()) < 30, output
+
+
+def test_an_unreachable_test_database_is_one_line_without_its_password(
+    baked_sqlite: Baked,
+) -> None:
+    secret = "s3cr3t-Pa55"
+    url = f"postgresql://app:{secret}@127.0.0.1:1/app_test"
+    result = run_suite(baked_sqlite, check=False, TEST_DATABASE_URL=url)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert secret not in output
+    (line,) = [line for line in output.splitlines() if "cannot be reached" in line]
+    assert "TEST_DATABASE_URL" in line and "***" in line
+    # make's lines and pytest's header, then that line: no traceback, no driver dump.
+    assert "Traceback" not in output and "psycopg2.connect" not in output, output
+    assert len(output.splitlines()) < 20, output

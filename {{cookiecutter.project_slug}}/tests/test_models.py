@@ -23,12 +23,21 @@ def add_user(session: Session, email: str = "ada@example.com") -> User:
 
 
 def add_order(session: Session, user: User, *skus: str) -> Order:
-    order = Order(user=user, total=Decimal("19.98"))
-    price = Decimal("9.99")
-    order.items = [Item(sku=sku, quantity=2, unit_price=price) for sku in skus]
+    assert user.id is not None
+    order = Order(user_id=user.id, total=Decimal("19.98"))
     session.add(order)
+    session.flush()  # numbers the order
+    assert order.id is not None
+    price = Decimal("9.99")
+    for sku in skus:
+        session.add(Item(order_id=order.id, sku=sku, quantity=2, unit_price=price))
     session.commit()
     return order
+
+
+def run_sql(session: Session, sql: str, **params: object) -> None:
+    """Plain SQL on the session's connection, as a data migration would write."""
+    session.connection().execute(text(sql), params)
 
 
 def test_email_is_unique(session: Session) -> None:
@@ -62,7 +71,7 @@ def test_deleting_a_user_deletes_their_orders_and_items(session: Session) -> Non
 def test_database_cascades_without_the_orm(session: Session) -> None:
     user = add_user(session)
     add_order(session, user, "BOOK-1")
-    session.exec(text('DELETE FROM "user" WHERE id = :id').bindparams(id=user.id))
+    run_sql(session, "DELETE FROM users WHERE id = :id", id=user.id)
     session.expire_all()
 
     assert session.exec(select(Item)).all() == []
@@ -79,17 +88,15 @@ def test_timestamps_are_timezone_aware(session: Session) -> None:
 
 def test_server_default_timestamp_is_timezone_aware(session: Session) -> None:
     # Rows written by plain SQL (a data migration, say) get the database's timestamp.
-    insert = "INSERT INTO \"user\" (email, name) VALUES ('sql@example.com', 'Sq')"
-    session.exec(text(insert))
+    run_sql(session, "INSERT INTO users (email, name) VALUES ('sql@example.com', 'Sq')")
     user = session.exec(select(User).where(User.email == "sql@example.com")).one()
 
     assert user.created_at.tzinfo is not None
 
 
 def test_money_is_kept_exact(session: Session) -> None:
-    user = add_user(session)
-    order = Order(user=user, total=Decimal("12345678.91"))
-    session.add(order)
+    order = add_order(session, add_user(session))
+    order.total = Decimal("12345678.91")
     session.commit()
     session.expire_all()
 

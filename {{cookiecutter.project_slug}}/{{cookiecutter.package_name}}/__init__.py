@@ -1,1 +1,1 @@
-"""The service package: SQLModel models, their database, and migration support."""
+"""The service: its settings, its database engine and sessions, and its models."""

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Engine
 from sqlmodel import Session, create_engine
 
 from .settings import database_url
-from .sqlite import use_real_transactions
 
 
 def create_db_engine(url: URL | None = None, **kwargs: Any) -> Engine:
@@ -18,10 +18,22 @@ def create_db_engine(url: URL | None = None, **kwargs: Any) -> Engine:
     url = database_url() if url is None else url
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
-        # The same cascades as on PostgreSQL: SQLite enforces foreign keys only when
-        # each connection asks. (Migrations must not: see migration_safety.)
-        use_real_transactions(engine, foreign_keys=True)
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # The same cascades as on PostgreSQL: SQLite enforces foreign keys only when each
+    # connection asks. And SQLAlchemy's recipe for real transactions (SAVEPOINTs work):
+    # sqlite3 stops managing them and BEGIN comes from _sqlite_begin.
+    dbapi_connection.execute("PRAGMA foreign_keys=ON")
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        connection.exec_driver_sql("BEGIN")
 
 
 @cache

@@ -50,6 +50,8 @@ def utcnow() -> datetime:
 class User(SQLModel, table=True):
     """Someone who places orders; known by a unique e-mail address."""
 
+    # Plural table names: `user` and `order` are reserved words in SQL.
+    __tablename__ = "users"
     id: int | None = primary_key()
     email: str = Field(max_length=255, unique=True, index=True)
     name: str = Field(max_length=100)
@@ -64,6 +66,7 @@ class User(SQLModel, table=True):
 class Order(SQLModel, table=True):
     """A user's order: a money total kept exact, and where it stands."""
 
+    __tablename__ = "orders"
     __table_args__ = (
         CheckConstraint(
             "status IN ({})".format(", ".join(f"'{s}'" for s in ORDER_STATUSES)),
@@ -73,7 +76,7 @@ class Order(SQLModel, table=True):
 
     id: int | None = primary_key()
     user_id: int = Field(
-        foreign_key="user.id", ondelete="CASCADE", index=True, sa_type=BigInteger
+        foreign_key="users.id", ondelete="CASCADE", index=True, sa_type=BigInteger
     )
     total: Decimal = Field(default=Decimal("0.00"), max_digits=10, decimal_places=2)
     status: str = Field(
@@ -93,6 +96,7 @@ class Order(SQLModel, table=True):
 class Item(SQLModel, table=True):
     """One line of an order: a product (by SKU), how many, and at what price."""
 
+    __tablename__ = "order_items"
     # One line per product per order; the unique index also serves order_id lookups.
     __table_args__ = (
         UniqueConstraint("order_id", "sku"),
@@ -101,7 +105,7 @@ class Item(SQLModel, table=True):
 
     id: int | None = primary_key()
     order_id: int = Field(
-        foreign_key="order.id", ondelete="CASCADE", sa_type=BigInteger
+        foreign_key="orders.id", ondelete="CASCADE", sa_type=BigInteger
     )
     sku: str = Field(max_length=64)
     quantity: int = Field(default=1, sa_type=BigInteger)

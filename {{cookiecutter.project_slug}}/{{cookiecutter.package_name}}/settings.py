@@ -1,14 +1,14 @@
-"""The service's configuration: one resolver shared by the app and Alembic.
+"""The service's configuration: one resolver shared by the app and its migrations.
 
 Each setting comes from the process environment, else from .env in the project root.
+Imports nothing heavy: `alembic upgrade head` reads DATABASE_URL through it on every
+deploy.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
@@ -25,8 +25,6 @@ _BARE_SCHEMES = {
     "postgresql": "postgresql+psycopg2",
 }
 _EXAMPLE = "e.g. postgresql://user:password@localhost:5432/dbname or sqlite:///app.db"
-_DURATION = re.compile(r"(\d+)\s*(ms|s|min|h)?")
-_SECONDS = {"ms": 0.001, "s": 1, "min": 60, "h": 3600, None: 0.001}
 
 
 class SettingError(ValueError):
@@ -35,23 +33,6 @@ class SettingError(ValueError):
 
 class DatabaseURLError(SettingError):
     """DATABASE_URL cannot be used."""
-
-
-@dataclass(frozen=True)
-class Duration:
-    """A time limit as PostgreSQL reads it ("5s", "500ms", "2min") and in seconds."""
-
-    text: str
-    seconds: float
-
-
-@dataclass(frozen=True)
-class MigrationLimits:
-    """How long a migration run may wait, so a deploy fails fast instead of hanging."""
-
-    lock_timeout: Duration  # waiting for a table lock held by another session
-    statement_timeout: Duration  # any one statement
-    wait_timeout: Duration  # waiting for another replica's migration run to finish
 
 
 def setting(
@@ -77,29 +58,6 @@ def database_url(
     if not raw:
         return URL.create("sqlite", database=str(DEFAULT_SQLITE_FILE))
     return parse_database_url(raw, source)
-
-
-def migration_limits(
-    environ: Mapping[str, str] | None = None, env_file: Path = ENV_FILE
-) -> MigrationLimits:
-    """The time limits of a migration run (MIGRATION_*_TIMEOUT), with safe defaults."""
-
-    def duration(name: str, default: str) -> Duration:
-        raw, source = setting(name, environ, env_file)
-        match = _DURATION.fullmatch(raw or default)
-        if not match or int(match.group(1)) == 0:
-            raise SettingError(
-                f"{source} must be a positive duration such as 5s, 500ms or 2min, "
-                f"not {raw!r}"
-            )
-        number, unit = int(match.group(1)), match.group(2)
-        return Duration(f"{number}{unit or 'ms'}", number * _SECONDS[unit])
-
-    return MigrationLimits(
-        lock_timeout=duration("MIGRATION_LOCK_TIMEOUT", "5s"),
-        statement_timeout=duration("MIGRATION_STATEMENT_TIMEOUT", "1min"),
-        wait_timeout=duration("MIGRATION_WAIT_TIMEOUT", "10min"),
-    )
 
 
 def parse_database_url(raw: str, source: str = "DATABASE_URL") -> URL:

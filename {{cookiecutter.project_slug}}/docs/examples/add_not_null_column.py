@@ -1,6 +1,6 @@
-"""Example: add order.item_count (NOT NULL), filled in batches
+"""Example: add orders.item_count (NOT NULL), filled in batches
 
-Copy into alembic/versions/, give it a fresh revision id, set down_revision to the
+Copy into migrations/versions/, give it a fresh revision id, set down_revision to the
 output of `alembic heads`, and adapt. See docs/data-migrations.md.
 
 Revision ID: example_not_null_column
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from {{ cookiecutter.package_name }}.backfill import (
+from migrations.backfill import (
     has_column,
     update_in_batches,
 )
@@ -29,42 +29,42 @@ BATCH_SIZE = 5_000
 
 # The columns this revision reads and writes, as they stand at this point of the
 # history. Never the models: they keep changing, and this file must not.
-order = sa.table(
-    "order",
+orders = sa.table(
+    "orders",
     sa.column("id", sa.BigInteger),
     sa.column("item_count", sa.Integer),
 )
-item = sa.table("item", sa.column("order_id", sa.BigInteger))
+order_items = sa.table("order_items", sa.column("order_id", sa.BigInteger))
 
 
 def upgrade() -> None:
     # 1. Expand: a nullable column without a default is a catalog change, no rewrite.
     #    Skipped when a previous, interrupted run already added it.
-    if not has_column("order", "item_count"):
-        with op.batch_alter_table("order") as batch_op:
+    if not has_column("orders", "item_count"):
+        with op.batch_alter_table("orders") as batch_op:
             batch_op.add_column(sa.Column("item_count", sa.Integer(), nullable=True))
 
     # 2. Backfill: a value computed per row, so a server default could not supply it.
     #    Rows still NULL are the ones left to do; each batch commits on its own.
     count = (
         sa.select(sa.func.count())
-        .where(item.c.order_id == order.c.id)
+        .where(order_items.c.order_id == orders.c.id)
         .scalar_subquery()
     )
     update_in_batches(
-        order,
+        orders,
         {"item_count": count},
-        pending=order.c.item_count.is_(None),
+        pending=orders.c.item_count.is_(None),
         batch_size=BATCH_SIZE,
-        label="order.item_count",
+        label="orders.item_count",
     )
 
     # 3. Constrain. A row the old code inserted after the walk passed makes this fail
     #    loudly (NOT NULL); run the upgrade again and step 2 fills it.
-    with op.batch_alter_table("order") as batch_op:
+    with op.batch_alter_table("orders") as batch_op:
         batch_op.alter_column("item_count", existing_type=sa.Integer(), nullable=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("order") as batch_op:
+    with op.batch_alter_table("orders") as batch_op:
         batch_op.drop_column("item_count")

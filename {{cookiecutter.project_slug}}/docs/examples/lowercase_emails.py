@@ -1,6 +1,6 @@
 """Example: lower-case every e-mail address in batches, keeping the originals
 
-Copy into alembic/versions/, give it a fresh revision id, set down_revision to the
+Copy into migrations/versions/, give it a fresh revision id, set down_revision to the
 output of `alembic heads`, and adapt. See docs/data-migrations.md.
 
 Lower-casing loses information, so the upgrade first keeps each address it is about to
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 from alembic.util import CommandError
 
-from {{ cookiecutter.package_name }}.backfill import (
+from migrations.backfill import (
     execute_in_batches,
     has_table,
     live_connection,
@@ -35,16 +35,16 @@ depends_on: str | Sequence[str] | None = None
 BATCH_SIZE = 5_000
 KEPT = "user_email_before_lowercase"
 
-user = sa.table("user", sa.column("id", sa.BigInteger), sa.column("email", sa.String))
+users = sa.table("users", sa.column("id", sa.BigInteger), sa.column("email", sa.String))
 kept = sa.table(
     KEPT, sa.column("user_id", sa.BigInteger), sa.column("email", sa.String)
 )
 # SQLite's lower() folds ASCII letters only; PostgreSQL's follows the database's
 # LC_CTYPE. Either way this revision and its checks use the database's own lower().
-lowered = sa.func.lower(user.c.email)
-mixed_case = user.c.email != lowered
-# Correlated to the "user" row of the statement it is used in.
-is_kept = sa.exists().where(kept.c.user_id == user.c.id)
+lowered = sa.func.lower(users.c.email)
+mixed_case = users.c.email != lowered
+# Correlated to the users row of the statement it is used in.
+is_kept = sa.exists().where(kept.c.user_id == users.c.id)
 
 
 def upgrade() -> None:
@@ -56,8 +56,8 @@ def upgrade() -> None:
             sa.Column("email", sa.String(length=255), nullable=False),
             sa.ForeignKeyConstraint(
                 ["user_id"],
-                ["user.id"],
-                name=op.f(f"fk_{KEPT}_user_id_user"),
+                ["users.id"],
+                name=op.f(f"fk_{KEPT}_user_id_users"),
                 ondelete="CASCADE",
             ),
             sa.PrimaryKeyConstraint("user_id", name=op.f(f"pk_{KEPT}")),
@@ -66,41 +66,41 @@ def upgrade() -> None:
     # 1. Keep each original. 2. Lower-case only addresses whose original is kept, so
     #    an interruption between (or inside) the two passes loses nothing.
     def keep_originals(batch: sa.ColumnElement[bool]) -> sa.Executable:
-        rows = sa.select(user.c.id, user.c.email).where(batch)
+        rows = sa.select(users.c.id, users.c.email).where(batch)
         return kept.insert().from_select(["user_id", "email"], rows)
 
     execute_in_batches(
-        user,
+        users,
         keep_originals,
         pending=mixed_case & ~is_kept,
         batch_size=BATCH_SIZE,
-        label="user.email originals",
+        label="users.email originals",
     )
     update_in_batches(
-        user,
+        users,
         {"email": lowered},
         pending=mixed_case & is_kept,
         batch_size=BATCH_SIZE,
-        label="user.email lower-case",
+        label="users.email lower-case",
     )
 
 
 def downgrade() -> None:
     # Only addresses nobody changed since the upgrade: a newer one is not overwritten.
     restorable = sa.exists().where(
-        kept.c.user_id == user.c.id,
-        kept.c.email != user.c.email,
-        sa.func.lower(kept.c.email) == user.c.email,
+        kept.c.user_id == users.c.id,
+        kept.c.email != users.c.email,
+        sa.func.lower(kept.c.email) == users.c.email,
     )
     original = (
-        sa.select(kept.c.email).where(kept.c.user_id == user.c.id).scalar_subquery()
+        sa.select(kept.c.email).where(kept.c.user_id == users.c.id).scalar_subquery()
     )
     update_in_batches(
-        user,
+        users,
         {"email": original},
         pending=restorable,
         batch_size=BATCH_SIZE,
-        label="user.email originals back",
+        label="users.email originals back",
     )
     op.drop_table(KEPT)
 

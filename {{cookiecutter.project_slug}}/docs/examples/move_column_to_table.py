@@ -1,9 +1,9 @@
-"""Example: move user.bio into a new user_profile table, in batches, and back
+"""Example: move users.bio into a new user_profiles table, in batches, and back
 
-Copy into alembic/versions/, give it a fresh revision id, set down_revision to the
+Copy into migrations/versions/, give it a fresh revision id, set down_revision to the
 output of `alembic heads`, and adapt. See docs/data-migrations.md.
 
-It assumes "user" has a nullable text column "bio", which this project's models do not
+It assumes "users" has a nullable text column "bio", which this project's models do not
 have: it stands for the column of yours that moves.
 
 Revision ID: example_move_column
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from {{ cookiecutter.package_name }}.backfill import (
+from migrations.backfill import (
     execute_in_batches,
     has_column,
     has_table,
@@ -31,68 +31,68 @@ depends_on: str | Sequence[str] | None = None
 
 BATCH_SIZE = 5_000
 
-# Table stubs: SQLAlchemy quotes "user" (a reserved word in PostgreSQL) for us.
-user = sa.table("user", sa.column("id", sa.BigInteger), sa.column("bio", sa.Text))
-user_profile = sa.table(
-    "user_profile",
+# Table stubs: SQLAlchemy quotes any name that needs quoting (a reserved word, say).
+users = sa.table("users", sa.column("id", sa.BigInteger), sa.column("bio", sa.Text))
+user_profiles = sa.table(
+    "user_profiles",
     sa.column("user_id", sa.BigInteger),
     sa.column("bio", sa.Text),
 )
-# Correlated to the "user" row of the statement it is used in.
-has_profile = sa.exists().where(user_profile.c.user_id == user.c.id)
+# Correlated to the users row of the statement it is used in.
+has_profile = sa.exists().where(user_profiles.c.user_id == users.c.id)
 
 
 def upgrade() -> None:
-    if not has_table("user_profile"):
+    if not has_table("user_profiles"):
         op.create_table(
-            "user_profile",
+            "user_profiles",
             sa.Column("user_id", sa.BigInteger(), nullable=False),
             sa.Column("bio", sa.Text(), nullable=False),
             sa.ForeignKeyConstraint(
                 ["user_id"],
-                ["user.id"],
-                name=op.f("fk_user_profile_user_id_user"),
+                ["users.id"],
+                name=op.f("fk_user_profiles_user_id_users"),
                 ondelete="CASCADE",
             ),
-            sa.PrimaryKeyConstraint("user_id", name=op.f("pk_user_profile")),
+            sa.PrimaryKeyConstraint("user_id", name=op.f("pk_user_profiles")),
         )
 
     # A NULL bio gets no row at all, which is how the downgrade knows to put NULL
     # back. An empty string is a value and moves like any other.
     def copy_bios(batch: sa.ColumnElement[bool]) -> sa.Executable:
-        rows = sa.select(user.c.id, user.c.bio).where(batch)
-        return user_profile.insert().from_select(["user_id", "bio"], rows)
+        rows = sa.select(users.c.id, users.c.bio).where(batch)
+        return user_profiles.insert().from_select(["user_id", "bio"], rows)
 
     execute_in_batches(
-        user,
+        users,
         copy_bios,
-        pending=user.c.bio.is_not(None) & ~has_profile,
+        pending=users.c.bio.is_not(None) & ~has_profile,
         batch_size=BATCH_SIZE,
-        label="user.bio -> user_profile",
+        label="users.bio -> user_profiles",
     )
 
-    # Contract. Code still reading user.bio breaks from here on: release the code
-    # that reads user_profile first (or move this step to a later revision).
-    with op.batch_alter_table("user") as batch_op:
+    # Contract. Code still reading users.bio breaks from here on: release the code
+    # that reads user_profiles first (or move this step to a later revision).
+    with op.batch_alter_table("users") as batch_op:
         batch_op.drop_column("bio")
 
 
 def downgrade() -> None:
-    if not has_column("user", "bio"):
-        with op.batch_alter_table("user") as batch_op:
+    if not has_column("users", "bio"):
+        with op.batch_alter_table("users") as batch_op:
             batch_op.add_column(sa.Column("bio", sa.Text(), nullable=True))
 
     profile_bio = (
-        sa.select(user_profile.c.bio)
-        .where(user_profile.c.user_id == user.c.id)
+        sa.select(user_profiles.c.bio)
+        .where(user_profiles.c.user_id == users.c.id)
         .scalar_subquery()
     )
     update_in_batches(
-        user,
+        users,
         {"bio": profile_bio},
-        pending=user.c.bio.is_(None) & has_profile,
+        pending=users.c.bio.is_(None) & has_profile,
         batch_size=BATCH_SIZE,
-        label="user_profile -> user.bio",
+        label="user_profiles -> users.bio",
     )
 
-    op.drop_table("user_profile")
+    op.drop_table("user_profiles")

@@ -1,6 +1,6 @@
 """Example: index a busy table without blocking writes (CREATE INDEX CONCURRENTLY)
 
-Copy into alembic/versions/, give it a fresh revision id and set down_revision to the
+Copy into migrations/versions/, give it a fresh revision id and set down_revision to the
 output of `alembic heads`. See docs/deploying.md.
 
 Revision ID: example_concurrent_index
@@ -18,7 +18,7 @@ down_revision: str | Sequence[str] | None = None  # set to your current head
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-INDEX, TABLE, COLUMNS = "ix_order_created_at", "order", ["created_at"]
+INDEX, TABLE, COLUMNS = "ix_orders_created_at", "orders", ["created_at"]
 
 
 def upgrade() -> None:

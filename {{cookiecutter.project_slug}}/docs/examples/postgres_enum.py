@@ -1,6 +1,6 @@
 """Example: add a column of a PostgreSQL enum type, and remove it again
 
-Copy into alembic/versions/, give it a fresh revision id and set down_revision to the
+Copy into migrations/versions/, give it a fresh revision id and set down_revision to the
 output of `alembic heads`. See docs/deploying.md.
 
 Revision ID: example_enum
@@ -27,14 +27,14 @@ def upgrade() -> None:
     # dropping the column later leaves the type behind: both are done here by hand.
     # SQLite stores the values as VARCHAR; there is no type to create there.
     PRIORITY.create(op.get_bind(), checkfirst=True)
-    with op.batch_alter_table("order") as batch_op:
+    with op.batch_alter_table("orders") as batch_op:
         batch_op.add_column(
             sa.Column("priority", PRIORITY, server_default="normal", nullable=False)
         )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("order") as batch_op:
+    with op.batch_alter_table("orders") as batch_op:
         batch_op.drop_column("priority")
     # Without this, upgrading again fails: type "order_priority" already exists.
     PRIORITY.drop(op.get_bind(), checkfirst=True)

@@ -2,8 +2,8 @@
 
 One run at a time (replicas that start together queue on a PostgreSQL advisory lock),
 bounded waits for table locks and statements, transactional DDL on SQLite too, and a
-failure that names the revision step that failed. Like migration_support, this module
-stays free of the models: the deploy path imports it on every start.
+failure that names the revision step that failed. Imports neither the models nor
+sqlmodel: the deploy path loads it on every start.
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from .settings import MigrationLimits
-from .sqlite import use_real_transactions
+from .limits import MigrationLimits
+from .sqlite import make_transactional
 
 log = logging.getLogger("alembic.env")
 
-# Every replica of this project computes the same key, so their runs exclude each other.
-ADVISORY_LOCK_KEY = zlib.crc32(f"{__package__}:alembic upgrade".encode())
+# Every replica of this project computes the same key, so their runs exclude each other;
+# other projects on the same server get keys of their own.
+ADVISORY_LOCK_KEY = zlib.crc32(b"{{ cookiecutter.package_name }}:alembic upgrade")
 LOCK = f"SELECT pg_advisory_lock({ADVISORY_LOCK_KEY})"
 UNLOCK = f"SELECT pg_advisory_unlock({ADVISORY_LOCK_KEY})"
 _POLL_SECONDS = 0.5
@@ -37,10 +38,8 @@ def migration_engine(url: URL) -> Engine:
     """An engine for migrations; on SQLite its transactions cover DDL too."""
     engine = create_engine(url, poolclass=pool.NullPool)
     if engine.dialect.name == "sqlite":
-        # Foreign keys off: batch mode rebuilds a table by copying it and dropping the
-        # original, and with them on SQLite cascades that DROP into every child row.
-        # Real transactions: a failed migration rolls back whole, as on PostgreSQL.
-        use_real_transactions(engine, foreign_keys=False)
+        # A failed migration rolls back whole, as on PostgreSQL (see sqlite.py).
+        make_transactional(engine)
     return engine
 
 

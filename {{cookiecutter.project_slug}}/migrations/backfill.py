@@ -95,7 +95,7 @@ def execute_in_batches(
             "the backfill runs in it and commits nothing itself"
         )
         return run_batches(
-            context.connection, table, statement, pending, commit=False, **options
+            live_connection(), table, statement, pending, commit=False, **options
         )
     # The block commits the revision's work so far (a new column, say), then switches
     # the connection to AUTOCOMMIT: each batch's statement commits itself, and its row

@@ -1,6 +1,7 @@
-"""What alembic/env.py configures: table exclusions, portable types, no empty revisions.
+"""How autogenerate compares the models with the database: table exclusions, portable
+types, server defaults, and no empty revision files.
 
-Kept free of the models, sqlmodel and pydantic: `alembic upgrade head` imports this on
+Imports neither the models nor sqlmodel: `alembic upgrade head` loads this module on
 every deploy and should start as fast as Alembic itself.
 """
 
@@ -10,8 +11,9 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Any, Literal
 
+from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
 from alembic.operations.ops import MigrationScript
 from alembic.runtime.migration import MigrationContext
@@ -51,7 +53,9 @@ def needs_models(config: Config) -> bool:
     return getattr(cmd[0], "__name__", "") in _AUTOGENERATING_COMMANDS
 
 
-def render_item(type_: str, obj: Any, _autogen_context: Any) -> str | bool:
+def render_item(
+    type_: str, obj: Any, _autogen_context: AutogenContext
+) -> str | Literal[False]:
     """Render library-specific column types as the SQLAlchemy type they store as."""
     # sqlmodel's AutoString and UTCDateTime are internals that may be renamed; a
     # migration naming them would break on upgrade. Their `impl` is plain SQLAlchemy.
@@ -82,7 +86,7 @@ def skip_empty_revision(
     """Write no revision file when `alembic revision --autogenerate` finds no change."""
     # Only for the CLI's revision command: `alembic check` reads the generated script
     # afterwards and would fail on an empty list.
-    if not getattr(context.config.cmd_opts, "autogenerate", False):
+    if not getattr(getattr(context.config, "cmd_opts", None), "autogenerate", False):
         return
     if directives and all(ops.is_empty() for ops in directives[0].upgrade_ops_list):
         directives[:] = []

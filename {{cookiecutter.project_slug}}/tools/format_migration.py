@@ -1,7 +1,7 @@
 """Format a newly written revision with ruff, when ruff is installed.
 
 Alembic runs this after writing a revision ([post_write_hooks] in alembic.ini):
-python -m {{ cookiecutter.package_name }}.format_migration PATH
+python -m tools.format_migration PATH
 """
 
 import shutil

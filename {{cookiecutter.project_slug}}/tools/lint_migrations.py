@@ -2,7 +2,7 @@
 
 Usage (default: every revision, oldest first):
 
-    python -m {{ cookiecutter.package_name }}.lint_migrations [REVISION ...]
+    python -m tools.lint_migrations [REVISION ...]
 
 Each revision is rendered offline (`alembic upgrade A:B --sql`, so no database is
 needed) and linted on its own: linting a whole history at once reports findings that

@@ -2,7 +2,7 @@
 
 Usage (default directory: backups/):
 
-    python -m {{ cookiecutter.package_name }}.backup [--output-dir DIR]
+    python -m tools.backup [--output-dir DIR]
 
 Writes one custom-format dump (restore with pg_restore) named after the database and
 the time. The password goes to pg_dump through the environment, never the command line.
@@ -16,10 +16,16 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .settings import PROJECT_ROOT, SettingError, database_url
+from sqlalchemy.engine import URL
+
+from {{ cookiecutter.package_name }}.settings import (
+    PROJECT_ROOT,
+    SettingError,
+    database_url,
+)
 
 
-def libpq_environment(url) -> dict[str, str]:
+def libpq_environment(url: URL) -> dict[str, str]:
     """PG* variables for pg_dump, taken from the SQLAlchemy URL."""
     values = {
         "PGHOST": url.host,

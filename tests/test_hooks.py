@@ -1,0 +1,228 @@
+"""The hooks' logic, in-process: each hook is rendered as cookiecutter renders it, then
+imported, so its functions are called directly (no bake, no subprocess per case)."""
+
+import ast
+import importlib.util
+import sys
+import textwrap
+import time
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from cookiecutter.generate import generate_context
+from cookiecutter.prompt import prompt_for_config
+from cookiecutter.utils import create_env_with_context
+
+from .helpers import TEMPLATE
+
+HOOKS = TEMPLATE / "hooks"
+
+
+def render_hook(name: str, folder: Path, **answers: str) -> ModuleType:
+    """The hook `name` rendered with `answers` (defaults for the rest), imported."""
+    context = generate_context(
+        context_file=str(TEMPLATE / "cookiecutter.json"), extra_context=answers
+    )
+    context = {"cookiecutter": prompt_for_config(context, no_input=True)}
+    source = (HOOKS / f"{name}.py").read_text()
+    rendered = create_env_with_context(context).from_string(source).render(**context)
+    path = folder / f"{name}.py"
+    path.write_text(rendered)
+    spec = importlib.util.spec_from_file_location(f"rendered_{name}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def pre_gen(tmp_path: Path) -> ModuleType:
+    return render_hook("pre_gen_project", tmp_path)
+
+
+@pytest.fixture
+def post_gen(tmp_path: Path) -> ModuleType:
+    return render_hook("post_gen_project", tmp_path)
+
+
+# --- pre_gen_project: names that would bake a broken project --------------------------
+
+# (value, words the one-line reason must contain)
+BAD_SLUGS = {
+    "space": ("my service", ["project_slug", "'my service'"]),
+    "upper-case": ("MyService", ["project_slug", "lower-case"]),
+    "path": ("../escape", ["project_slug", "'../escape'"]),
+}
+BAD_PACKAGES = {
+    "starts-with-digit": ("2fa_service", ["'2fa_service'", "not a Python identifier"]),
+    "hyphen": ("my-service", ["identifier"]),
+    "keyword": ("class", ["'class'", "keyword"]),
+    "shadows-alembic": ("alembic", ["'alembic'", "shadow", "dependency"]),
+    "shadows-sqlmodel": ("sqlmodel", ["'sqlmodel'", "shadow"]),
+    "shadows-stdlib": ("email", ["'email'", "standard library"]),
+    "upper-case": ("MyService", ["lower-case"]),
+    "non-ascii": ("café", ["identifier"]),
+    "migrations-folder": ("migrations", ["'migrations'", "folder"]),
+    "tools-folder": ("tools", ["'tools'", "folder"]),
+    "tests-folder": ("tests", ["'tests'", "folder"]),
+}
+
+
+@pytest.mark.parametrize("slug, words", BAD_SLUGS.values(), ids=BAD_SLUGS.keys())
+def test_bad_slug_is_named_with_the_rule(pre_gen: ModuleType, slug: str, words: list[str]) -> None:
+    problem = pre_gen.slug_problem(slug)
+    assert problem and "\n" not in problem
+    assert all(word in problem for word in words), problem
+    assert "use" in problem  # the fix, not just the fault
+
+
+@pytest.mark.parametrize("name, words", BAD_PACKAGES.values(), ids=BAD_PACKAGES.keys())
+def test_bad_package_is_named_with_the_rule(
+    pre_gen: ModuleType, name: str, words: list[str]
+) -> None:
+    problem = pre_gen.package_problem(name)
+    assert problem and "\n" not in problem
+    assert problem.startswith("package_name")
+    assert all(word in problem for word in words), problem
+    assert "choose another package_name" in problem
+
+
+@pytest.mark.parametrize("name", ["orders_service", "billing", "a_rather_long_package_name"])
+def test_good_package_names_pass(pre_gen: ModuleType, name: str) -> None:
+    assert pre_gen.package_problem(name) is None
+    assert pre_gen.slug_problem(name.replace("_", "-")) is None
+
+
+def test_pre_gen_main_prints_one_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hook = render_hook("pre_gen_project", tmp_path, package_name="class")
+    assert hook.main() == 1
+    assert capsys.readouterr().err.splitlines() == ["ERROR: " + hook.package_problem("class")]
+
+
+# --- post_gen_project ----------------------------------------------------------------
+
+
+def test_failure_cause_prefers_the_error_over_the_last_lines(post_gen: ModuleType) -> None:
+    pip_output = textwrap.dedent(
+        """\
+        Collecting sqlmodel
+        ERROR: Could not find a version that satisfies the requirement sqlmodel>=0.0.50
+        ERROR: No matching distribution found for sqlmodel>=0.0.50
+
+        [notice] See above for output.
+        """
+    )
+    cause = post_gen.failure_cause(pip_output)
+    assert "No matching distribution found for sqlmodel" in cause
+    assert "See above" not in cause
+    assert post_gen.failure_cause("only\nsome\nlines") == "only | some | lines"
+
+
+def test_a_failed_command_reports_its_cause(post_gen: ModuleType, tmp_path: Path) -> None:
+    command = [sys.executable, "-c", "import sys; sys.exit('error: the real cause')"]
+    with pytest.raises(post_gen.HookFailure, match="error: the real cause"):
+        post_gen.run(command, tmp_path)
+
+
+def test_commands_are_bounded_by_a_timeout(post_gen: ModuleType, tmp_path: Path) -> None:
+    start = time.monotonic()
+    with pytest.raises(post_gen.HookFailure, match="took longer than 1 s"):
+        post_gen.run([sys.executable, "-c", "import time; time.sleep(30)"], tmp_path, timeout=1)
+    assert time.monotonic() - start < 10
+
+
+def test_every_subprocess_goes_through_run() -> None:
+    # run() is the one place that applies a timeout and turns failures into one line.
+    for hook in HOOKS.glob("*.py"):
+        tree = ast.parse(hook.read_text().replace("{{ cookiecutter | tojson }}", "{}"))
+        calls = [
+            node
+            for function in ast.walk(tree)
+            if isinstance(function, ast.FunctionDef) and function.name != "run"
+            for node in ast.walk(function)
+            if isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "subprocess"
+        ]
+        assert calls == [], hook.name
+
+
+def test_hooks_import_the_standard_library_only_at_top_level() -> None:
+    # cookiecutter from pipx has nothing else; Alembic is imported only once found.
+    for hook in HOOKS.glob("*.py"):
+        tree = ast.parse(hook.read_text().replace("{{ cookiecutter | tojson }}", "{}"))
+        top = {
+            alias.name.split(".")[0]
+            for node in tree.body
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        } | {
+            node.module.split(".")[0]
+            for node in tree.body
+            if isinstance(node, ast.ImportFrom) and node.module
+        }
+        assert top <= set(sys.stdlib_module_names), (hook.name, top)
+
+
+def test_a_python_this_machine_lacks_is_named_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hook = render_hook("post_gen_project", tmp_path, python_version="3.13")
+    if sys.version_info >= (3, 13):
+        pytest.skip("this interpreter already satisfies 3.13")
+    # Neither uv nor python3.13 on PATH: nothing can make a 3.13 environment.
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    project = tmp_path / "project"
+    project.mkdir()
+    start = time.monotonic()
+    with pytest.raises(hook.HookFailure) as failure:
+        hook.bootstrap_venv(project)
+    assert time.monotonic() - start < 5
+    message = str(failure.value)
+    assert "needs Python 3.13 or newer" in message and "install python3.13" in message
+    assert not (project / ".venv").exists()
+
+
+def test_python_version_is_read_from_the_answer(tmp_path: Path) -> None:
+    assert render_hook("post_gen_project", tmp_path, python_version="3.12").required_python() == (
+        3,
+        12,
+    )
+
+
+def test_finish_by_hand_names_the_cause_and_the_commands(
+    post_gen: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    post_gen.finish_by_hand(tmp_path, "pip install failed: ERROR: no network")
+    err = capsys.readouterr().err
+    assert "not written: pip install failed: ERROR: no network" in err
+    assert f"cd {tmp_path}" in err and "make install" in err
+    assert "DATABASE_URL=sqlite:// .venv/bin/alembic revision --autogenerate" in err
+
+
+def test_include_docker_n_removes_the_container_files(tmp_path: Path) -> None:
+    for answer, kept in (("y", True), ("n", False)):
+        project = tmp_path / answer
+        project.mkdir()
+        for name in ("Dockerfile", "compose.yaml", ".dockerignore", "Makefile"):
+            (project / name).write_text("")
+        render_hook("post_gen_project", project, include_docker=answer).remove_docker_files(project)
+        assert (project / "Dockerfile").exists() is kept
+        assert (project / "compose.yaml").exists() is kept
+        assert (project / "Makefile").exists()
+
+
+def test_an_existing_history_is_kept(
+    post_gen: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    versions = tmp_path / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (versions / "0001_mine.py").write_text("# the user's\n")
+    assert post_gen.main(tmp_path) == 0
+    assert [p.name for p in versions.iterdir()] == ["0001_mine.py"]
+    assert "no new initial migration" in capsys.readouterr().out

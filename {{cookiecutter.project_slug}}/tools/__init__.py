@@ -1,0 +1,1 @@
+"""Developer and operator commands, run by the Makefile (`make help`)."""
