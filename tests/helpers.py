@@ -49,8 +49,8 @@ class Baked:
         raise AssertionError("no initial revision")
 
     def change_model(self, old: str, new: str) -> None:
-        """Edit models.py, as a developer changing the models would."""
-        models = self.path / self.package / "models.py"
+        """Edit the example models, as a developer changing the models would."""
+        models = self.path / self.package / "models" / "examples.py"
         text = models.read_text()
         assert old in text
         models.write_text(text.replace(old, new, 1))

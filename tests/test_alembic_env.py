@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import RUFF, Baked, run, sqlite_rows
+from .helpers import RUFF, Baked, failure_line, run, sqlite_rows
 
 SECRET = "s3cr3t-Pa55"
 
@@ -122,9 +122,9 @@ def test_a_migration_applies_on_both_backends(
     author_url = urls[written_on]
     project.change_model("name: str = Field(max_length=100)", "name: str = Field(max_length=200)")
     project.change_model(
-        "    created_at: datetime = Field(default_factory=utcnow, sa_column_kwargs=_NOW)\n\n"
+        "    created_at: datetime = creation_time()\n\n"
         "    # The database deletes",
-        "    created_at: datetime = Field(default_factory=utcnow, sa_column_kwargs=_NOW)\n"
+        "    created_at: datetime = creation_time()\n"
         "    phone: str | None = Field(default=None, max_length=20, index=True)\n\n"
         "    # The database deletes",
     )
@@ -158,8 +158,31 @@ def test_no_op_upgrade_does_not_import_the_models(project: Baked) -> None:
 
         main(["-c", "alembic.ini", "upgrade", "head"])
         heavy = [m for m in sys.modules if m.split(".")[0] in ("sqlmodel", "pydantic")]
-        heavy += [m for m in sys.modules if m == "{project.package}.models"]
+        heavy += [m for m in sys.modules if m.startswith("{project.package}.models")]
         print("HEAVY", sorted(heavy))
         """,
     )
     assert "HEAVY []" in result.stdout
+
+
+def test_models_that_define_no_tables_are_refused_in_one_line(project: Baked) -> None:
+    # An empty models package against a populated database: every table would be dropped.
+    project.alembic("upgrade", "head")
+    (project.path / project.package / "models" / "examples.py").unlink()
+    for command in (["revision", "--autogenerate", "-m", "oops"], ["check"]):
+        result = project.alembic(*command, check=False)
+        line = failure_line(result, alone=True)
+        assert "the models define no tables" in line
+        assert f"{project.package}/models/" in line
+    assert len(project.versions) == 1
+
+
+def test_a_dropped_column_is_marked_in_the_revision_and_on_the_console(project: Baked) -> None:
+    project.alembic("upgrade", "head")
+    project.change_model("    name: str = Field(max_length=100)\n", "")
+    result = project.alembic("revision", "--autogenerate", "-m", "drop name")
+    (new,) = [path for path in project.versions if "drop_name" in path.name]
+    assert "# DATA LOSS: drops column users.name" in new.read_text()
+    assert "DATA LOSS: this revision drops column users.name" in result.stderr
+    project.alembic("upgrade", "head")
+    project.alembic("check")

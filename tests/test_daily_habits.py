@@ -44,8 +44,10 @@ DAILY_TARGETS = {
     "check",
     "history",
 }
-# A model no migration describes yet: appended to models.py to make drift.
-NEW_MODEL = '''
+# A model no migration describes yet, in a module of its own (found by itself).
+NEW_MODEL = '''"""Notes (added by a test)."""
+
+from sqlmodel import Field, SQLModel
 
 class Note(SQLModel, table=True):
     """A note (added by a test)."""
@@ -63,8 +65,7 @@ def make(project: Path, *args: str, check: bool = True, **env: str) -> subproces
 
 
 def add_model(project: Path, package: str) -> None:
-    with (project / package / "models.py").open("a") as models:
-        models.write(NEW_MODEL)
+    (project / package / "models" / "notes.py").write_text(NEW_MODEL)
 
 
 def makefile_targets(project: Path) -> dict[str, str]:
@@ -341,9 +342,9 @@ def test_pre_commit_hooks_are_local_make_targets(baked_sqlite: Baked) -> None:
     drift = hooks["migrations-match-models"]
     files = re.compile(drift["files"])
     package = baked_sqlite.package
-    for changed in (f"{package}/models.py", "migrations/versions/x.py", "alembic.ini"):
+    for changed in (f"{package}/models/x.py", "migrations/versions/x.py", "alembic.ini"):
         assert files.search(changed), changed
-    for unrelated in ("README.md", "tests/test_models.py", "docs/deploying.md"):
+    for unrelated in ("README.md", "tests/test_examples.py", "docs/deploying.md"):
         assert not files.search(unrelated), unrelated
 
 
@@ -519,7 +520,7 @@ def test_compose_starts_db_then_migrations_then_app(baked_sqlite: Baked) -> None
     assert db["ports"] == ["127.0.0.1:${POSTGRES_PORT:-5432}:5432"]
     command = app["command"]
     assert command[:2] == ["python", "-c"]
-    assert f"from {baked_sqlite.package}.models import User" in command[2]
+    assert f"from {baked_sqlite.package}.models.examples import User" in command[2]
 
 
 def test_compose_variables_are_documented_with_the_same_defaults(baked_sqlite: Baked) -> None:

@@ -1,8 +1,10 @@
 """The generated project's own test suite, run once per backend the way its users and
 its CI run it (`make test`, from another directory), and its short failures."""
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +70,46 @@ def test_an_unreachable_test_database_is_one_line_without_its_password(
     # make's lines and pytest's header, then that line: no traceback, no driver dump.
     assert "Traceback" not in output and "psycopg2.connect" not in output, output
     assert len(output.splitlines()) < 20, output
+
+
+NOTES_MODULE = '''"""Notes: a team's own model."""
+
+from sqlmodel import Field, SQLModel
+
+
+class Note(SQLModel, table=True):
+    __tablename__ = "notes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    body: str = Field(max_length=200)
+'''
+
+
+def test_swapping_the_example_models_for_your_own_keeps_the_suite_green(
+    project: Baked, tmp_path: Path
+) -> None:
+    models = project.path / project.package / "models"
+    (models / "examples.py").unlink()
+    (project.path / "tests" / "test_examples.py").unlink()
+    (models / "notes.py").write_text(NOTES_MODULE)  # found without an import anywhere
+    database = f"sqlite:///{tmp_path / 'swap.db'}"
+    project.alembic("upgrade", "head", DATABASE_URL=database)
+    result = project.alembic(
+        "revision", "--autogenerate", "-m", "our models", DATABASE_URL=database
+    )
+    (new,) = [path for path in project.versions if "our_models" in path.name]
+    text = new.read_text()
+    assert 'op.create_table(\n        "notes"' in text
+    for table in ("users", "orders", "order_items"):
+        # A drop is where data is lost: said in the file and on the console.
+        assert f"# DATA LOSS: drops table {table}" in text
+        assert f"DATA LOSS: this revision drops table {table}" in result.stderr
+    assert_all_passed(run_suite(project))
+
+
+def test_a_broken_example_test_module_never_stops_the_migration_tests(project: Baked) -> None:
+    (project.path / project.package / "models" / "examples.py").unlink()
+    result = run_suite(project, check=False)
+    assert result.returncode != 0
+    assert "ERROR collecting tests/test_examples.py" in result.stdout
+    assert re.search(r"\b[5-9] passed", result.stdout), result.stdout  # migration tests ran

@@ -13,8 +13,10 @@ from collections.abc import Callable, Iterable
 from fnmatch import fnmatchcase
 from typing import Any, Literal
 
+from alembic.autogenerate import renderers
 from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
+from alembic.operations import ops
 from alembic.operations.ops import MigrationScript
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.types import TypeDecorator
@@ -42,6 +44,15 @@ def include_object_filter(patterns: Iterable[str]) -> Callable[..., bool]:
         return not any(fnmatchcase(table_name or "", p) for p in patterns)
 
     return include_object
+
+
+def compares(config: Config) -> bool:
+    """Whether this CLI run compares models with the database (revision --autogenerate,
+    check); False when called from code, where it cannot be told."""
+    cmd = getattr(config.cmd_opts, "cmd", None)
+    name = getattr(cmd[0], "__name__", "") if cmd else ""
+    autogenerating = getattr(config.cmd_opts, "autogenerate", False)
+    return name == "check" or (name == "revision" and bool(autogenerating))
 
 
 def needs_models(config: Config) -> bool:
@@ -80,14 +91,51 @@ def _ignore_identity(
     return False if metadata_column.identity is not None else None
 
 
-def skip_empty_revision(
+class DataLossNote(ops.MigrateOperation):
+    """A comment placed before an operation that destroys data (written, never run)."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+
+@renderers.dispatch_for(DataLossNote)
+def _render_data_loss_note(_context: AutogenContext, note: DataLossNote) -> str:
+    # Short: the comment lands indented in the revision and must fit ruff's lines.
+    return f"# DATA LOSS: {note.what} (a rename would keep the data)"
+
+
+def review_revision(
     context: MigrationContext, _revision: Any, directives: list[MigrationScript]
 ) -> None:
-    """Write no revision file when `alembic revision --autogenerate` finds no change."""
-    # Only for the CLI's revision command: `alembic check` reads the generated script
-    # afterwards and would fail on an empty list.
-    if not getattr(getattr(context.config, "cmd_opts", None), "autogenerate", False):
+    """Write no empty revision file; mark and report every table or column dropped."""
+    if not directives:
         return
-    if directives and all(ops.is_empty() for ops in directives[0].upgrade_ops_list):
+    script = directives[0]
+    # Only the CLI's revision command may skip the file: `alembic check` reads the
+    # generated script afterwards and would fail on an empty list.
+    cmd_opts = getattr(context.config, "cmd_opts", None)
+    if getattr(cmd_opts, "autogenerate", False) and all(
+        upgrade.is_empty() for upgrade in script.upgrade_ops_list
+    ):
         directives[:] = []
         log.info("No changes between the models and the database; no revision written.")
+        return
+    for upgrade in script.upgrade_ops_list:
+        _mark_data_loss(upgrade.ops)
+
+
+def _mark_data_loss(operations: list[ops.MigrateOperation]) -> None:
+    """Put a DataLossNote before each drop_table / drop_column; say so in the log."""
+    for index in reversed(range(len(operations))):
+        operation = operations[index]
+        if isinstance(operation, ops.ModifyTableOps):
+            _mark_data_loss(operation.ops)
+            continue
+        if isinstance(operation, ops.DropTableOp):
+            what = f"drops table {operation.table_name}"
+        elif isinstance(operation, ops.DropColumnOp):
+            what = f"drops column {operation.table_name}.{operation.column_name}"
+        else:
+            continue
+        operations.insert(index, DataLossNote(what))
+        log.warning("DATA LOSS: this revision %s; if it is a rename, edit it", what)

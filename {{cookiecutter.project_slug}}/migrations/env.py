@@ -40,6 +40,13 @@ def target_metadata() -> MetaData | None:
 
     import {{ cookiecutter.package_name }}.models  # noqa: F401  (registers the tables)
 
+    if not SQLModel.metadata.tables and autogenerate.compares(config):
+        # Compared with nothing, every table in the database looks like one to drop.
+        raise CommandError(
+            "the models define no tables, so autogenerate would drop every table: put "
+            "your model modules in {{ cookiecutter.package_name }}/models/ (each is "
+            "imported by itself), or write this revision by hand (alembic revision -m)"
+        )
     return SQLModel.metadata
 
 
@@ -56,7 +63,7 @@ def configure(dialect_name: str, **options: Any) -> None:
             autogenerate.excluded_tables(config)
         ),
         render_item=autogenerate.render_item,
-        process_revision_directives=autogenerate.skip_empty_revision,
+        process_revision_directives=autogenerate.review_revision,
         # Each revision commits on its own: a failure keeps the ones before it.
         transaction_per_migration=True,
         **options,

@@ -1,50 +1,18 @@
-"""The tables: users place orders, and orders hold items."""
+"""Example tables: users place orders, and orders hold items.
 
-from datetime import UTC, datetime
+Delete this module (and tests/test_examples.py) when your own models arrive; the
+helpers in columns.py stay useful to them.
+"""
+
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    CheckConstraint,
-    Identity,
-    Integer,
-    UniqueConstraint,
-    text,
-)
+from sqlalchemy import BigInteger, CheckConstraint, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
-# Every constraint gets a predictable name, so a later migration can drop or alter it
-# on any backend. It must be set before the first table class below: SQLAlchemy fixes
-# constraint names when a table is defined.
-SQLModel.metadata.naming_convention = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from .columns import creation_time, primary_key
 
 ORDER_STATUSES = ("pending", "paid", "shipped", "cancelled")
-
-# Set by the database too, so rows written by plain SQL (data migrations) get one.
-_NOW = {"server_default": text("CURRENT_TIMESTAMP")}
-
-# 64-bit keys, numbered by PostgreSQL identity columns (what squawk's lint asks for);
-# SQLite numbers rows itself only for a column declared exactly INTEGER PRIMARY KEY.
-BIGINT = BigInteger().with_variant(Integer(), "sqlite")
-
-
-def primary_key() -> Any:
-    """A bigint identity primary key (a plain auto-numbered INTEGER on SQLite)."""
-    return Field(
-        default=None, primary_key=True, sa_type=BIGINT, sa_column_args=[Identity()]
-    )
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware (naive datetimes are refused)."""
-    return datetime.now(UTC)
 
 
 class User(SQLModel, table=True):
@@ -52,10 +20,11 @@ class User(SQLModel, table=True):
 
     # Plural table names: `user` and `order` are reserved words in SQL.
     __tablename__ = "users"
+
     id: int | None = primary_key()
     email: str = Field(max_length=255, unique=True, index=True)
     name: str = Field(max_length=100)
-    created_at: datetime = Field(default_factory=utcnow, sa_column_kwargs=_NOW)
+    created_at: datetime = creation_time()
 
     # The database deletes a user's orders (ON DELETE CASCADE); the ORM lets it.
     orders: list["Order"] = Relationship(
@@ -85,7 +54,7 @@ class Order(SQLModel, table=True):
         index=True,
         sa_column_kwargs={"server_default": "pending"},
     )
-    created_at: datetime = Field(default_factory=utcnow, sa_column_kwargs=_NOW)
+    created_at: datetime = creation_time()
 
     user: User = Relationship(back_populates="orders")
     items: list["Item"] = Relationship(
