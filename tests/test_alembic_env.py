@@ -122,8 +122,7 @@ def test_a_migration_applies_on_both_backends(
     author_url = urls[written_on]
     project.change_model("name: str = Field(max_length=100)", "name: str = Field(max_length=200)")
     project.change_model(
-        "    created_at: datetime = creation_time()\n\n"
-        "    # The database deletes",
+        "    created_at: datetime = creation_time()\n\n    # The database deletes",
         "    created_at: datetime = creation_time()\n"
         "    phone: str | None = Field(default=None, max_length=20, index=True)\n\n"
         "    # The database deletes",
