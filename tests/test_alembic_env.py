@@ -182,6 +182,19 @@ def test_a_dropped_column_is_marked_in_the_revision_and_on_the_console(project: 
     result = project.alembic("revision", "--autogenerate", "-m", "drop name")
     (new,) = [path for path in project.versions if "drop_name" in path.name]
     assert "# DATA LOSS: drops column users.name" in new.read_text()
-    assert "DATA LOSS: this revision drops column users.name" in result.stderr
+    assert "DATA LOSS: drops column users.name" in result.stderr
     project.alembic("upgrade", "head")
     project.alembic("check")
+
+
+def test_a_not_null_column_without_a_server_default_is_flagged(project: Baked) -> None:
+    project.alembic("upgrade", "head")
+    project.change_model(
+        "    name: str = Field(max_length=100)\n",
+        "    name: str = Field(max_length=100)\n    nickname: str = Field(max_length=30)\n",
+    )
+    result = project.alembic("revision", "--autogenerate", "-m", "nickname")
+    (new,) = [path for path in project.versions if "nickname" in path.name]
+    note = "NOT NULL without a server default: adding users.nickname fails on rows"
+    assert f"# {note} (see docs/data-migrations.md)" in new.read_text()
+    assert note in result.stderr

@@ -73,6 +73,7 @@ MIGRATION_RUNTIME = {
     "limits.py",
     "sqlite.py",
     "backfill.py",
+    "review.py",
 }
 TOOLS = {"__init__.py", "lint_migrations.py", "backup.py", "format_migration.py"}
 

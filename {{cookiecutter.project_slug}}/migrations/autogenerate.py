@@ -1,5 +1,5 @@
-"""How autogenerate compares the models with the database: table exclusions, portable
-types, server defaults, and no empty revision files.
+"""How autogenerate compares the models with the database: which tables, which types
+and server defaults count as a change, and how types and defaults are written.
 
 Imports neither the models nor sqlmodel: `alembic upgrade head` loads this module on
 every deploy and should start as fast as Alembic itself.
@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 from collections.abc import Callable, Iterable
 from fnmatch import fnmatchcase
 from typing import Any, Literal
 
-from alembic.autogenerate import renderers
+import sqlalchemy as sa
 from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
 from alembic.operations import ops
-from alembic.operations.ops import MigrationScript
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy.types import TypeDecorator
+from alembic.runtime.plugins import Plugin
+from alembic.util import DispatchPriority, PriorityDispatchResult
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import CompileError
+from sqlalchemy.schema import DefaultClause
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 log = logging.getLogger("alembic.env")
 
@@ -64,15 +70,59 @@ def needs_models(config: Config) -> bool:
     return getattr(cmd[0], "__name__", "") in _AUTOGENERATING_COMMANDS
 
 
+def where(exc: BaseException) -> str:
+    """An exception in one line: type, message, and the file and line it came from."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    place = f" ({frames[-1].filename}, line {frames[-1].lineno})" if frames else ""
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {message}{place}"
+
+
+def sqlite_cannot_store(metadata: sa.MetaData) -> str | None:
+    """The first model column of a type SQLite cannot store (ARRAY, JSONB...)."""
+    dialect = sqlite.dialect()
+    for table in metadata.tables.values():
+        for column in table.columns:
+            try:
+                column.type.compile(dialect=dialect)
+            except (CompileError, NotImplementedError):
+                name = type(column.type).__name__
+                return (
+                    f"column {table.name}.{column.name} is {name.upper()}, a type "
+                    "SQLite cannot store"
+                )
+    return None
+
+
+def uncompilable(exc: CompileError) -> str:
+    """A CompileError in words: which column, which type (no compiler object reprs)."""
+    text = str(exc)
+    column = re.search(r"in table '([^']+)', column '([^']+)'", text)
+    type_ = re.search(r"element of type (\w+)", text)
+    if column and type_:
+        return f"column {column[1]}.{column[2]} is {type_[1]}, which it cannot store"
+    return re.sub(r" <[^>]+>", "", text.splitlines()[0])
+
+
 def render_item(
     type_: str, obj: Any, _autogen_context: AutogenContext
 ) -> str | Literal[False]:
-    """Render library-specific column types as the SQLAlchemy type they store as."""
+    """Write types and server defaults as code every backend runs."""
     # sqlmodel's AutoString and UTCDateTime are internals that may be renamed; a
     # migration naming them would break on upgrade. Their `impl` is plain SQLAlchemy.
     library = type(obj).__module__.split(".")[0]
     if type_ == "type" and isinstance(obj, TypeDecorator) and library == "sqlmodel":
         return f"sa.{obj.impl_instance!r}"
+    if type_ == "server_default" and isinstance(obj, DefaultClause):
+        # Alembic writes an expression compiled for the backend at hand: sa.true()
+        # becomes sa.text("1") on SQLite, which PostgreSQL refuses for a boolean.
+        arg = obj.arg
+        if isinstance(arg, sa.sql.elements.True_):
+            return "sa.true()"
+        if isinstance(arg, sa.sql.elements.False_):
+            return "sa.false()"
+        if isinstance(arg, sa.sql.functions.Function) and not arg.clauses.clauses:
+            return f"sa.func.{arg.name}()"
     return False
 
 
@@ -81,7 +131,7 @@ def server_default_comparison(dialect_name: str) -> Callable[..., bool | None] |
     # SQLite has no identity columns (its INTEGER PRIMARY KEY numbers rows itself), so
     # a reflected key never shows the models' Identity(): that is not drift. Only for
     # SQLite: on PostgreSQL, Alembic 1.20 crashes handing a reflected identity column
-    # to a comparison function.
+    # to a comparison function (see _compare_defaults_as_text for PostgreSQL).
     return _ignore_identity if dialect_name == "sqlite" else True
 
 
@@ -91,51 +141,93 @@ def _ignore_identity(
     return False if metadata_column.identity is not None else None
 
 
-class DataLossNote(ops.MigrateOperation):
-    """A comment placed before an operation that destroys data (written, never run)."""
-
-    def __init__(self, what: str) -> None:
-        self.what = what
-
-
-@renderers.dispatch_for(DataLossNote)
-def _render_data_loss_note(_context: AutogenContext, note: DataLossNote) -> str:
-    # Short: the comment lands indented in the revision and must fit ruff's lines.
-    return f"# DATA LOSS: {note.what} (a rename would keep the data)"
-
-
-def review_revision(
-    context: MigrationContext, _revision: Any, directives: list[MigrationScript]
-) -> None:
-    """Write no empty revision file; mark and report every table or column dropped."""
-    if not directives:
-        return
-    script = directives[0]
-    # Only the CLI's revision command may skip the file: `alembic check` reads the
-    # generated script afterwards and would fail on an empty list.
-    cmd_opts = getattr(context.config, "cmd_opts", None)
-    if getattr(cmd_opts, "autogenerate", False) and all(
-        upgrade.is_empty() for upgrade in script.upgrade_ops_list
+def compare_type(
+    context: MigrationContext,
+    _inspected_column: Any,
+    _metadata_column: Any,
+    inspected_type: TypeEngine[Any],
+    metadata_type: TypeEngine[Any],
+) -> bool | None:
+    """What Alembic's type comparison misses; None leaves the rest to Alembic."""
+    model = _unwrap(metadata_type)
+    if isinstance(model, sa.Enum):
+        # SQLite keeps an enum as a plain string (no type, no values to compare); its
+        # values are compared on PostgreSQL, by alembic-postgresql-enum.
+        if context.dialect.name == "sqlite" and isinstance(inspected_type, sa.String):
+            return False
+        return None
+    # Alembic skips a VARCHAR without a length: a plain `str` gaining or losing
+    # max_length would go unnoticed.
+    if (
+        isinstance(model, sa.String)
+        and isinstance(inspected_type, sa.String)
+        and (model.length is None) != (inspected_type.length is None)
     ):
-        directives[:] = []
-        log.info("No changes between the models and the database; no revision written.")
-        return
-    for upgrade in script.upgrade_ops_list:
-        _mark_data_loss(upgrade.ops)
+        return True
+    return None
 
 
-def _mark_data_loss(operations: list[ops.MigrateOperation]) -> None:
-    """Put a DataLossNote before each drop_table / drop_column; say so in the log."""
-    for index in reversed(range(len(operations))):
-        operation = operations[index]
-        if isinstance(operation, ops.ModifyTableOps):
-            _mark_data_loss(operation.ops)
-            continue
-        if isinstance(operation, ops.DropTableOp):
-            what = f"drops table {operation.table_name}"
-        elif isinstance(operation, ops.DropColumnOp):
-            what = f"drops column {operation.table_name}.{operation.column_name}"
-        else:
-            continue
-        operations.insert(index, DataLossNote(what))
-        log.warning("DATA LOSS: this revision %s; if it is a rename, edit it", what)
+def _unwrap(type_: TypeEngine[Any]) -> TypeEngine[Any]:
+    return type_.impl_instance if isinstance(type_, TypeDecorator) else type_
+
+
+def _compare_defaults_as_text(
+    autogen_context: AutogenContext,
+    alter_column_op: ops.AlterColumnOp,
+    _schema: str | None,
+    _table: str,
+    _column: str,
+    conn_col: sa.Column[Any],
+    metadata_col: sa.Column[Any],
+) -> PriorityDispatchResult:
+    """On PostgreSQL, settle server defaults that are the same text without a query.
+
+    Alembic compares the rest by asking the server `SELECT <old> = <new>`, which fails
+    for types without an equality operator (json: "operator does not exist"); those
+    are compared as text too.
+    """
+    conn_default, model_default = conn_col.server_default, metadata_col.server_default
+    if not (
+        isinstance(conn_default, DefaultClause)
+        and isinstance(model_default, DefaultClause)
+    ):
+        return PriorityDispatchResult.CONTINUE
+    dialect = autogen_context.dialect
+    assert dialect is not None
+    model_text = _default_text(model_default, dialect)
+    same = _normalize_default(str(conn_default.arg)) == _normalize_default(model_text)
+    if same:
+        return PriorityDispatchResult.STOP
+    if isinstance(_unwrap(metadata_col.type), (sa.JSON, postgresql.JSON)):
+        alter_column_op.existing_server_default = conn_default
+        alter_column_op.modify_server_default = model_default
+        return PriorityDispatchResult.STOP
+    return PriorityDispatchResult.CONTINUE
+
+
+def _default_text(default: DefaultClause, dialect: Dialect) -> str:
+    arg = default.arg
+    if isinstance(arg, str):
+        return arg
+    return str(arg.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+
+def _normalize_default(text: str) -> str:
+    """A server default without the casts, quotes and parentheses PostgreSQL adds."""
+    text = text.strip()
+    while text.startswith("(") and text.endswith(")"):
+        text = text[1:-1].strip()
+    text = re.sub(r"::[\w ]+(\[\])?", "", text)
+    return text.strip("'").lower()
+
+
+_PLUGIN = Plugin("project.autogenerate")
+_PLUGIN.add_autogenerate_comparator(
+    _compare_defaults_as_text,
+    "column",
+    "server_default",
+    qualifier="postgresql",
+    priority=DispatchPriority.FIRST,
+)
+# For context.configure(autogenerate_plugins=...): Alembic's own, then this module's.
+PLUGINS = ["alembic.autogenerate.*", _PLUGIN.name]

@@ -75,6 +75,26 @@ def make_alembic_config(connection: Connection | Engine | None = None) -> Config
     return config
 
 
+@pytest.fixture(scope="session", autouse=True)
+def models_fit_the_database(database_url: URL) -> None:
+    """Stop at once when the models need PostgreSQL and the tests run on SQLite."""
+    if database_url.get_backend_name() != "sqlite":
+        return
+    try:
+        import {{ cookiecutter.package_name }}.models  # noqa: F401
+    except Exception:
+        return  # the tests that import the models report it, and only they fail
+    from sqlmodel import SQLModel
+
+    from migrations.autogenerate import sqlite_cannot_store
+
+    if problem := sqlite_cannot_store(SQLModel.metadata):
+        stop(
+            f"{problem}: run the tests on PostgreSQL "
+            "(TEST_DATABASE_URL=postgresql://...)"
+        )
+
+
 def drop_everything(engine: Engine) -> None:
     """Empty the database: every table (alembic_version too) and PostgreSQL enum."""
     with engine.begin() as connection:
