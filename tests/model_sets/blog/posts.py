@@ -34,6 +34,7 @@ class Post(SQLModel, table=True):
     title: str = Field(max_length=200)
     status: PostStatus = Field(default=PostStatus.draft)
     published_on: date | None = None
+    lang: str = Field(default="en", max_length=5, sa_column_kwargs={"server_default": "en"})
     tags: list[Tag] = Relationship(back_populates="posts", link_model=PostTag)
 
 
