@@ -23,7 +23,14 @@ CONTEXT = json.loads(r"""{{ cookiecutter | tojson }}""")
 MESSAGE = "initial schema"
 # An in-memory SQLite database: no server is needed, whichever database was chosen.
 SCRATCH_URL = "sqlite://"
-NEEDED_MODULES = ("alembic", "alembic_postgresql_enum", "dotenv", "sqlalchemy", "sqlmodel")
+NEEDED_MODULES = (
+    "alembic",
+    "alembic_linear_migrations",
+    "alembic_postgresql_enum",
+    "dotenv",
+    "sqlalchemy",
+    "sqlmodel",
+)
 INSTALL_TIMEOUT = 900
 TIMEOUT = 300
 DOCKER_FILES = ("Dockerfile", "compose.yaml", ".dockerignore")

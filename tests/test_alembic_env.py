@@ -198,3 +198,12 @@ def test_a_not_null_column_without_a_server_default_is_flagged(project: Baked) -
     note = "NOT NULL without a server default: adding users.nickname fails on rows"
     assert f"# {note} (see docs/data-migrations.md)" in new.read_text()
     assert note in result.stderr
+
+
+def test_a_model_module_that_fails_to_import_is_one_line(project: Baked) -> None:
+    broken = project.path / project.package / "models" / "invoices.py"
+    broken.write_text("from sqlmodel import SQLModel\n\n\nclass Invoice(Base):\n    pass\n")
+    result = project.alembic("revision", "--autogenerate", "-m", "x", check=False)
+    line = failure_line(result, alone=True)
+    assert "importing the models failed: NameError: name 'Base' is not defined" in line
+    assert f"{broken}, line 4" in line

@@ -74,8 +74,15 @@ MIGRATION_RUNTIME = {
     "sqlite.py",
     "backfill.py",
     "review.py",
+    "head.txt",
 }
-TOOLS = {"__init__.py", "lint_migrations.py", "backup.py", "format_migration.py"}
+TOOLS = {
+    "__init__.py",
+    "lint_migrations.py",
+    "backup.py",
+    "format_migration.py",
+    "migration_head.py",
+}
 
 
 def file_names(folder: Path) -> set[str]:

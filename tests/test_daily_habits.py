@@ -232,7 +232,7 @@ def test_workflow_keeps_its_expressions_through_jinja(baked_sqlite: Baked) -> No
     ):
         assert expression in text
     assert "raw %}" not in text and "{%" not in text
-    assert text.endswith("make check\n")
+    assert text.endswith("make template-check\n")
 
 
 def test_workflow_runs_lint_tests_on_both_databases_and_the_drift_check(
@@ -243,7 +243,9 @@ def test_workflow_runs_lint_tests_on_both_databases_and_the_drift_check(
     assert set(triggers) == {"push", "pull_request"}
     assert flow["env"]["PYTHON_VERSION"] == "3.11"
     jobs = flow["jobs"]
-    assert set(jobs) == {"lint", "test", "drift"}
+    assert set(jobs) == {"lint", "test", "drift", "template"}
+    # cruft check is opt-in: a private template location must not fail every build.
+    assert jobs["template"]["if"] == "${{ vars.CRUFT_CHECK == 'true' }}"
 
     legs = {leg["database"]: leg for leg in jobs["test"]["strategy"]["matrix"]["include"]}
     assert legs["sqlite"]["test-database-url"] == ""

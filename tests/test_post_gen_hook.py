@@ -38,7 +38,7 @@ def stack_without_ruff(tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv = tmp_path_factory.mktemp("no-ruff") / "venv"
     python = str(venv / "bin/python")
     packages = ["cookiecutter==2.7.1", "sqlmodel", "alembic", "alembic-postgresql-enum"]
-    packages += ["python-dotenv", "psycopg2-binary"]
+    packages += ["alembic-linear-migrations", "python-dotenv", "psycopg2-binary"]
     run([str(UV), "venv", "--quiet", "--python", sys.executable, str(venv)])
     run([str(UV), "pip", "install", "--quiet", "--python", python, *packages])
     return venv

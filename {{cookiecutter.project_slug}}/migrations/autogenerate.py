@@ -72,7 +72,14 @@ def needs_models(config: Config) -> bool:
 
 def where(exc: BaseException) -> str:
     """An exception in one line: type, message, and the file and line it came from."""
-    frames = traceback.extract_tb(exc.__traceback__)
+    if isinstance(exc, SyntaxError):
+        return f"SyntaxError: {exc.msg} ({exc.filename}, line {exc.lineno})"
+    # The innermost frame of the project's own code, not of the import machinery.
+    frames = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if "importlib" not in frame.filename
+    ]
     place = f" ({frames[-1].filename}, line {frames[-1].lineno})" if frames else ""
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {message}{place}"

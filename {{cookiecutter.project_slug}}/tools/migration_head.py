@@ -1,0 +1,183 @@
+"""Keep the migration history linear: migrations/head.txt records its one head.
+
+Every new revision rewrites that one committed line (Alembic's post-write hook runs
+`update`), so two branches that each add a revision conflict in git on it when they
+meet, instead of failing at deploy with "Multiple head revisions are present". The
+file and the git-aware rebase come from alembic-linear-migrations; this wrapper adds
+what a team needs around them.
+
+    python -m tools.migration_head update [REVISION_FILE]  # rewrite head.txt
+    python -m tools.migration_head check                   # head.txt is the real head
+    python -m tools.migration_head rebase [--onto REV] [--force]
+
+`rebase` (make rebase-migration) re-parents this branch's new revision(s) onto the
+other branch's head after a conflict on head.txt, rewriting `down_revision` and the
+"Revises:" line, and refuses when the revision is already applied to the database it
+can see (DATABASE_URL), unless --force.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from alembic.script import ScriptDirectory
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+FIX_STALE = "make migration-head"
+FIX_HEADS = "make rebase-migration"
+
+try:
+    from alembic_linear_migrations import AlembicLinearError
+    from alembic_linear_migrations import commands as linear
+    from alembic_linear_migrations.config import Project, discover
+    from alembic_linear_migrations.rebase import rebase as linear_rebase
+except ImportError:  # a deploy image has no dev tools; a new revision still works
+    linear = None  # type: ignore[assignment]
+
+
+def project() -> Project:
+    return discover(config_arg=str(PROJECT_ROOT / "alembic.ini"))
+
+
+def update() -> int:
+    """Rewrite head.txt to the graph's head (Alembic's post-write hook)."""
+    if linear is None:
+        print("alembic-linear-migrations is not installed: head.txt not updated")
+        return 0
+    try:
+        if linear.update(project()):
+            print("migrations/head.txt now records the new head")
+    except AlembicLinearError as exc:
+        return fail(exc)
+    return 0
+
+
+def check() -> int:
+    """Fail in one line, naming the fix, unless head.txt records the one real head."""
+    if linear is None:
+        return missing()
+    try:
+        linear.check(project())
+    except AlembicLinearError as exc:
+        return fail(exc)
+    return 0
+
+
+def missing() -> int:
+    """The dev tools are not installed here."""
+    print("alembic-linear-migrations is not installed: make install", file=sys.stderr)
+    return 2
+
+
+def fail(exc: Exception) -> int:
+    """One line: what is wrong with the history and the make target that fixes it."""
+    text = str(exc)
+    if "heads" in text or "conflict" in text:
+        problem = "the migration history has more than one head (two branches met)"
+        fix = FIX_HEADS
+    elif "stale" in text:
+        recorded = re.search(r"recorded:\s*(\S+)", text)
+        actual = re.search(r"actual:\s*(\S+)", text)
+        problem = (
+            f"migrations/head.txt records {recorded[1] if recorded else '?'} but the "
+            f"head is {actual[1] if actual else '?'}"
+        )
+        fix = FIX_STALE
+    else:
+        problem, fix = text.strip().splitlines()[0], FIX_STALE
+    print(f"error: {problem}; run: {fix}", file=sys.stderr)
+    return 1
+
+
+def applied_revisions(script: ScriptDirectory) -> set[str] | None:
+    """Every revision the database of DATABASE_URL has applied; None if unreachable."""
+    import sqlalchemy as sa
+
+    from {{ cookiecutter.package_name }}.settings import SettingError, database_url
+
+    try:
+        engine = sa.create_engine(database_url(), poolclass=sa.pool.NullPool)
+        with engine.connect() as connection:
+            if not sa.inspect(connection).has_table("alembic_version"):
+                return set()
+            query = "SELECT version_num FROM alembic_version"
+            heads = [row[0] for row in connection.exec_driver_sql(query)]
+    except (SettingError, sa.exc.DBAPIError, sa.exc.ArgumentError):
+        return None
+    return {
+        revision.revision
+        for head in heads
+        if head in {r.revision for r in script.walk_revisions()}
+        for revision in script.iterate_revisions(head, "base")
+    }
+
+
+def rebase(onto: str | None, force: bool) -> int:
+    """Re-parent this branch's revision(s) onto the other head (see the docstring)."""
+    if linear is None:
+        return missing()
+    try:
+        found = project()
+        versions = sorted(found.script_dir.glob("versions/*.py"))
+        before = {path: path.read_text() for path in versions}
+        head_before = found.head_file.read_text() if found.head_file.exists() else None
+        result = linear_rebase(found, onto=onto)
+    except AlembicLinearError as exc:
+        print(f"error: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+        return 1
+    script = found.load_script()
+    moved = [
+        revision.revision
+        for revision in script.iterate_revisions(result.ours, result.theirs)
+        if revision.revision != result.theirs
+    ]
+    applied = applied_revisions(script)
+    if applied and set(moved) & applied and not force:
+        for path, text in before.items():  # put everything back as it was
+            path.write_text(text)
+        if head_before is not None:
+            found.head_file.write_text(head_before)
+        print(
+            f"error: revision {sorted(set(moved) & applied)[0]} is already applied to "
+            "the database of DATABASE_URL, so re-parenting it would leave that "
+            "database off the history: downgrade it first (alembic downgrade "
+            f"{result.previous_down_revision or 'base'}), or run with FORCE=1",
+            file=sys.stderr,
+        )
+        return 1
+    _rewrite_revises_line(result.path, result.theirs)
+    print(result.summary())
+    if applied is None:
+        print("(no database reachable at DATABASE_URL: nothing was checked there)")
+    return 0
+
+
+def _rewrite_revises_line(path: Path, down_revision: str) -> None:
+    """The docstring's "Revises:" line says what down_revision says."""
+    text = path.read_text()
+    path.write_text(
+        re.sub(r"^Revises:.*$", f"Revises: {down_revision}", text, count=1, flags=re.M)
+    )
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("update").add_argument("revision_file", nargs="?")
+    commands.add_parser("check")
+    rebasing = commands.add_parser("rebase")
+    rebasing.add_argument("--onto", help="the other branch's head revision")
+    rebasing.add_argument("--force", action="store_true")
+    args = parser.parse_args(argv)
+    if args.command == "update":
+        return update()
+    if args.command == "check":
+        return check()
+    return rebase(args.onto, args.force)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
