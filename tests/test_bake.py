@@ -74,6 +74,7 @@ MIGRATION_RUNTIME = {
     "sqlite.py",
     "backfill.py",
     "review.py",
+    "commands.py",
     "head.txt",
 }
 TOOLS = {

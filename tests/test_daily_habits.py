@@ -32,6 +32,8 @@ from .helpers import (
 
 # The test runner's own environment has the project's packages: for projects without
 # a .venv, make is pointed at it, as a developer would with an activated environment.
+# One worker takes this whole file: its `installed` project (a pip install) is built once.
+pytestmark = pytest.mark.xdist_group("daily-habits")
 PYTHON = f"PYTHON={sys.executable}"
 DAILY_TARGETS = {
     "install",

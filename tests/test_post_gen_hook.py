@@ -8,6 +8,8 @@ import pytest
 
 from .helpers import SYSTEM_PATH, Baked, bake, bake_command, run, uv_only_path
 
+# One worker takes this whole file: its isolated environments are built once.
+pytestmark = pytest.mark.xdist_group("post-gen-hook")
 UV = Path(sys.executable).parent / "uv"
 
 

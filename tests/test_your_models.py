@@ -56,6 +56,8 @@ SETS = {
         ],
         # Dropped on PostgreSQL: its downgrade, run on SQLite too, re-adds it uncast.
         expected=[
+            # The revision imports what runs its enum operations (env.py need not).
+            "import alembic_postgresql_enum",
             "op.add_enum_value(",
             '"views", sa.Integer(), server_default="0"',
             "# DATA LOSS: drops column posts.lang",
@@ -96,7 +98,11 @@ SETS = {
             ),
             ("contacts.py", "Field(max_length=200)", "Field(max_length=255)"),
         ],
-        expected=["op.add_enum_value(", "type_=sa.String(length=255)"],
+        expected=[
+            "import alembic_postgresql_enum",
+            "op.add_enum_value(",
+            "type_=sa.String(length=255)",
+        ],
     ),
     # A plain `str` gaining max_length: Alembic alone does not see it.
     "events": ModelSet(

@@ -1,8 +1,8 @@
 """How autogenerate compares the models with the database: which tables, which types
 and server defaults count as a change, and how types and defaults are written.
 
-Imports neither the models nor sqlmodel: `alembic upgrade head` loads this module on
-every deploy and should start as fast as Alembic itself.
+Loaded only by commands that compare (revision, check): a deploy's `alembic upgrade
+head` never imports it, nor the models, sqlmodel or alembic-postgresql-enum.
 """
 
 from __future__ import annotations
@@ -20,18 +20,19 @@ from alembic.config import Config
 from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
 from alembic.runtime.plugins import Plugin
-from alembic.util import DispatchPriority, PriorityDispatchResult
+from alembic.util import CommandError, DispatchPriority, PriorityDispatchResult
+from sqlalchemy import MetaData
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import CompileError
 from sqlalchemy.schema import DefaultClause
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from migrations import commands
+
 log = logging.getLogger("alembic.env")
 
 EXCLUDE_SECTION = "alembic:exclude"
-# Commands that may compare the models with the database and so need the models.
-_AUTOGENERATING_COMMANDS = {"revision", "check"}
 
 
 def excluded_tables(config: Config) -> list[str]:
@@ -50,24 +51,6 @@ def include_object_filter(patterns: Iterable[str]) -> Callable[..., bool]:
         return not any(fnmatchcase(table_name or "", p) for p in patterns)
 
     return include_object
-
-
-def compares(config: Config) -> bool:
-    """Whether this CLI run compares models with the database (revision --autogenerate,
-    check); False when called from code, where it cannot be told."""
-    cmd = getattr(config.cmd_opts, "cmd", None)
-    name = getattr(cmd[0], "__name__", "") if cmd else ""
-    autogenerating = getattr(config.cmd_opts, "autogenerate", False)
-    return name == "check" or (name == "revision" and bool(autogenerating))
-
-
-def needs_models(config: Config) -> bool:
-    """Whether this run may autogenerate; plain upgrades skip importing the models."""
-    cmd = getattr(config.cmd_opts, "cmd", None)
-    if not cmd:
-        # Called from code (tests, tools): we cannot tell, so load them.
-        return True
-    return getattr(cmd[0], "__name__", "") in _AUTOGENERATING_COMMANDS
 
 
 def where(exc: BaseException) -> str:
@@ -99,16 +82,6 @@ def sqlite_cannot_store(metadata: sa.MetaData) -> str | None:
                     "SQLite cannot store"
                 )
     return None
-
-
-def uncompilable(exc: CompileError) -> str:
-    """A CompileError in words: which column, which type (no compiler object reprs)."""
-    text = str(exc)
-    column = re.search(r"in table '([^']+)', column '([^']+)'", text)
-    type_ = re.search(r"element of type (\w+)", text)
-    if column and type_:
-        return f"column {column[1]}.{column[2]} is {type_[1]}, which it cannot store"
-    return re.sub(r" <[^>]+>", "", text.splitlines()[0])
 
 
 def render_item(
@@ -238,3 +211,45 @@ _PLUGIN.add_autogenerate_comparator(
 )
 # For context.configure(autogenerate_plugins=...): Alembic's own, then this module's.
 PLUGINS = ["alembic.autogenerate.*", _PLUGIN.name]
+
+
+def load_models(config: Config, dialect_name: str) -> MetaData:
+    """Import every model module; refuse, in one line, what cannot be compared."""
+    # Registers PostgreSQL enum handling with autogenerate (revisions that use its
+    # operations import it themselves: review.py sees to that).
+    import alembic_postgresql_enum  # noqa: F401
+    from sqlmodel import SQLModel
+
+    try:
+        import {{ cookiecutter.package_name }}.models  # noqa: F401  (registers the tables)
+    except Exception as exc:
+        raise CommandError(f"importing the models failed: {where(exc)}") from None
+    metadata = SQLModel.metadata
+    if not metadata.tables and commands.compares(config):
+        # Compared with nothing, every table in the database looks like one to drop.
+        raise CommandError(
+            "the models define no tables, so autogenerate would drop every table: put "
+            "your model modules in {{ cookiecutter.package_name }}/models/ (each is "
+            "imported by itself), or write this revision by hand (alembic revision -m)"
+        )
+    if dialect_name == "sqlite" and (problem := sqlite_cannot_store(metadata)):
+        raise CommandError(
+            f"{problem}: run this against PostgreSQL (DATABASE_URL=postgresql://..., "
+            "and TEST_DATABASE_URL for the tests)"
+        )
+    return metadata
+
+
+def options(config: Config, dialect_name: str) -> dict[str, Any]:
+    """The context.configure options of a run that may compare models and database."""
+    from migrations import review
+
+    return {
+        "target_metadata": load_models(config, dialect_name),
+        "compare_type": compare_type,
+        "compare_server_default": server_default_comparison(dialect_name),
+        "autogenerate_plugins": PLUGINS,
+        "include_object": include_object_filter(excluded_tables(config)),
+        "render_item": render_item,
+        "process_revision_directives": review.review_revision,
+    }

@@ -77,6 +77,10 @@ def review_revision(
             directives[:] = []
             log.info("No changes between models and database; no revision written.")
         return
+    if _uses_enum_operations(script):
+        # env.py loads alembic-postgresql-enum only to autogenerate: a revision that
+        # runs its operations (op.sync_enum_values, ...) imports it itself.
+        script.imports.add("import alembic_postgresql_enum  # noqa: F401")
     native_enums = context.dialect.name == "postgresql"
     metadata = context.opts.get("target_metadata")
     for upgrade in script.upgrade_ops_list:
@@ -87,6 +91,15 @@ def review_revision(
         _make_generic(downgrade.ops)
         if not native_enums:
             _drop_enum_types(downgrade.ops, metadata)
+
+
+def _uses_enum_operations(script: ops.MigrationScript) -> bool:
+    every = [*script.upgrade_ops_list, *script.downgrade_ops_list]
+    return any(
+        type(operation).__module__.startswith("alembic_postgresql_enum")
+        for container in every
+        for _list, _index, operation in _walk(container.ops)
+    )
 
 
 def _walk(operations: list[ops.MigrateOperation]) -> list[tuple[list[Any], int, Any]]:

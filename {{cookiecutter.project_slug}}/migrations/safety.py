@@ -9,6 +9,7 @@ sqlmodel: the deploy path loads it on every start.
 from __future__ import annotations
 
 import logging
+import re
 import time
 import zlib
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from contextlib import contextmanager
 from alembic.util import CommandError
 from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import URL, Connection, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import CompileError, DBAPIError
 
 from .limits import MigrationLimits
 from .sqlite import make_transactional
@@ -170,3 +171,13 @@ def explain_failure(
         else "check the schema: this connection could not roll it back"
     )
     return f"{where} {why} (while running: {statement}); {left}; {advice}"
+
+
+def uncompilable(exc: CompileError) -> str:
+    """A CompileError in words: which column, which type (no compiler object reprs)."""
+    text = str(exc)
+    column = re.search(r"in table '([^']+)', column '([^']+)'", text)
+    type_ = re.search(r"element of type (\w+)", text)
+    if column and type_:
+        return f"column {column[1]}.{column[2]} is {type_[1]}, which it cannot store"
+    return re.sub(r" <[^>]+>", "", text.splitlines()[0])
