@@ -8,29 +8,80 @@ import sys
 # Rendered by cookiecutter; user input arrives as JSON data, never as Python code.
 CONTEXT = json.loads(r"""{{ cookiecutter | tojson }}""")
 
-# Import names the generated project depends on (or imports in its tooling): a package
-# with one of these names would shadow the real library.
+# Every import name the project's dependencies bring, dev tools and their own
+# dependencies included (tests/test_hooks.py checks this against what is installed):
+# a package with one of these names would shadow it, and the project would break.
 DEPENDENCY_IMPORTS = {
+    "_pytest",
+    "_yaml",
     "alembic",
-    "sqlmodel",
-    "sqlalchemy",
+    "alembic_linear_migrations",
+    "alembic_postgresql_enum",
+    "annotated_doc",
+    "annotated_types",
+    "arrow",
+    "ast_serialize",
+    "binaryornot",
+    "certifi",
+    "charset_normalizer",
+    "click",
+    "cookiecutter",
+    "cruft",
+    "dateutil",
     "dotenv",
+    "git",
+    "gitdb",
+    "idna",
+    "iniconfig",
+    "jinja2",
+    "librt",
+    "mako",
+    "markdown_it",
+    "markupsafe",
+    "mdurl",
+    "mypy",
+    "mypy_extensions",
+    "mypyc",
+    "packaging",
+    "pathspec",
+    "pluggy",
     "psycopg2",
+    "py",
     "pydantic",
     "pydantic_core",
+    "pygments",
     "pytest",
+    "pytest_alembic",
+    "requests",
+    "rich",
     "ruff",
-    "mako",
+    "shellingham",
+    "slugify",
+    "smmap",
+    "sqlalchemy",
+    "sqlmodel",
+    "text_unidecode",
+    "typer",
     "typing_extensions",
-    "mypy",
+    "typing_inspection",
+    "tzdata",
+    "urllib3",
+    "yaml",
 }
 # The project's own top-level folders, importable beside the package.
-PROJECT_FOLDERS = {"migrations", "tools", "tests", "docs"}
+PROJECT_FOLDERS = {"migrations", "tools", "tests", "docs", "build", "dist", "backups"}
 SLUG_RULE = re.compile(r"[a-z0-9]([a-z0-9._-]*[a-z0-9])?")
+# Longer names push generated lines past the line length the project lints with.
+MAX_SLUG, MAX_PACKAGE = 64, 40
+# Answers written into files as text: one line each (a newline would inject lines
+# into the Makefile, pyproject.toml or the README).
+TEXT_ANSWERS = ("project_name", "description", "author_name", "author_email")
 
 
 def slug_problem(slug: str) -> str | None:
     """Why `slug` cannot be the project folder and distribution name, if it cannot."""
+    if len(slug) > MAX_SLUG:
+        return f"project_slug is {len(slug)} characters long: use at most {MAX_SLUG}"
     if not SLUG_RULE.fullmatch(slug):
         return (
             f"project_slug {slug!r} is not a valid folder/distribution name: use lower-case "
@@ -42,6 +93,8 @@ def slug_problem(slug: str) -> str | None:
 def package_problem(name: str) -> str | None:
     """Why `name` cannot be the Python import name, if it cannot."""
     fix = "choose another package_name"
+    if len(name) > MAX_PACKAGE:
+        return f"package_name is {len(name)} characters long: use at most {MAX_PACKAGE}"
     if not name.isidentifier() or not name.isascii():
         return (
             f"package_name {name!r} is not a Python identifier (ASCII letters, digits "
@@ -52,7 +105,7 @@ def package_problem(name: str) -> str | None:
     if name != name.lower():
         return f"package_name {name!r} must be lower-case (PEP 8): {fix}"
     if name in PROJECT_FOLDERS:
-        return f"package_name {name!r} is already the project's {name}/ folder: {fix}"
+        return f"package_name {name!r} is a folder name the project reserves: {fix}"
     if name in DEPENDENCY_IMPORTS:
         return f"package_name {name!r} would shadow the project's dependency {name!r}: {fix}"
     if name in sys.stdlib_module_names:
@@ -60,10 +113,18 @@ def package_problem(name: str) -> str | None:
     return None
 
 
+def text_problem(key: str, value: str) -> str | None:
+    """Why a free-text answer cannot be written into the project's files, if it cannot."""
+    if any(ord(character) < 32 or ord(character) == 127 for character in value):
+        return f"{key} contains a control character (a line break?): use one line of text"
+    return None
+
+
 def main() -> int:
     """Print the first problem found and fail, so cookiecutter writes nothing."""
     # `database` needs no check here: cookiecutter itself refuses a value not listed.
     problems = [
+        *(text_problem(key, str(CONTEXT.get(key, ""))) for key in TEXT_ANSWERS),
         slug_problem(CONTEXT["project_slug"]),
         package_problem(CONTEXT["package_name"]),
     ]

@@ -210,3 +210,33 @@ def test_a_model_module_that_fails_to_import_is_one_line(project: Baked) -> None
     line = failure_line(result, alone=True)
     assert "importing the models failed: NameError: name 'Base' is not defined" in line
     assert f"{broken}, line 4" in line
+
+
+def test_a_callers_sqlite_engine_with_foreign_keys_on_is_refused_and_left_alone(
+    project: Baked, tmp_path: Path
+) -> None:
+    # SQLAlchemy's connect-event recipe: every connection of this engine enforces keys.
+    result = python_in(
+        project,
+        f"""
+        from alembic import command
+        from alembic.config import Config
+        from alembic.util import CommandError
+        from sqlalchemy import create_engine, event
+
+        engine = create_engine("sqlite:///{tmp_path / "caller.db"}")
+        event.listen(
+            engine, "connect", lambda dbapi, _: dbapi.execute("PRAGMA foreign_keys=ON")
+        )
+        config = Config("alembic.ini")
+        config.attributes["connection"] = engine
+        try:
+            command.upgrade(config, "head")
+        except CommandError as exc:
+            print("REFUSED", exc)
+        with engine.connect() as connection:
+            print("FOREIGN_KEYS", connection.exec_driver_sql("PRAGMA foreign_keys").scalar())
+        """,
+    )
+    assert "REFUSED SQLite foreign keys are ON" in result.stdout
+    assert "FOREIGN_KEYS 1" in result.stdout  # the caller's pool is as it was

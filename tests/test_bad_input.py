@@ -10,6 +10,8 @@ from .helpers import bake_command, run
 BAD_INPUTS = {
     "slug": ({"project_slug": "my service"}, "project_slug 'my service'"),
     "package": ({"package_name": "alembic"}, "package_name 'alembic'"),
+    # A line break would inject lines into the Makefile that run on every `make`.
+    "newline": ({"project_name": "Orders\nall:\n\ttouch /tmp/x"}, "project_name contains"),
 }
 
 

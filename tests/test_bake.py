@@ -18,7 +18,7 @@ SUPPORTED_COMBINATIONS = [
     {"database": "postgresql", "python_version": "3.13"},
     {"project_name": "Billing API", "description": 'Quotes " and \\ backslashes'},
     # A long import name must still leave every line within the line length.
-    {"project_name": "x", "package_name": "a_rather_long_package_name_here"},
+    {"project_name": "x", "package_name": "a_package_name_as_long_as_may_be_allowed"},
     {"project_name": "Ünïcode Shop", "author_name": "Zoë O'Brien"},
     {"database": "sqlite", "include_docker": "n"},
     {"database": "postgresql", "include_docker": "n", "python_version": "3.12"},
@@ -32,12 +32,12 @@ def combination_id(combination: dict[str, str]) -> str:
     return "-".join(f"{key}={value}" for key, value in combination.items())
 
 
-@pytest.fixture(scope="module", params=SUPPORTED_COMBINATIONS, ids=combination_id)
+@pytest.fixture(scope="session", params=SUPPORTED_COMBINATIONS, ids=combination_id)
 def answers(request: pytest.FixtureRequest) -> dict[str, str]:
     return request.param
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def baked(answers: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Baked:
     return bake(tmp_path_factory.mktemp("combo"), **answers)
 
@@ -145,6 +145,27 @@ def test_gitignore_keeps_secrets_and_local_state_out(baked: Baked) -> None:
     lines = (baked.path / ".gitignore").read_text().splitlines()
     for entry in (".env", "*.db", ".venv/"):
         assert entry in lines
+
+
+# Asked of git itself (check-ignore), in a copy of the default project.
+IGNORED = [".env", ".env.local", ".env.production", "app.db", "app.db-wal", "app.db-shm"]
+IGNORED += ["data.sqlite3", "backups/x.dump", "elsewhere/y.dump", "build/lib", "dist/x.whl"]
+KEPT = [".env.example", "migrations/versions/x.py", "migrations/head.txt", "docs/a.md"]
+
+
+def test_git_ignores_secrets_databases_and_dumps_anywhere(project: Baked) -> None:
+    run(["git", "init", "-q"], cwd=project.path)
+    ignored = run(
+        ["git", "check-ignore", "--no-index", *IGNORED, *KEPT], cwd=project.path, check=False
+    ).stdout.split()
+    assert sorted(ignored) == sorted(IGNORED)
+    # Anchored: a package may be called build or dist and still be committed.
+    assert (
+        run(
+            ["git", "check-ignore", "-q", "src/build/x.py"], cwd=project.path, check=False
+        ).returncode
+        == 1
+    )
 
 
 def test_alembic_ini_is_current_and_has_no_url(baked: Baked) -> None:

@@ -32,8 +32,6 @@ from .helpers import (
 
 # The test runner's own environment has the project's packages: for projects without
 # a .venv, make is pointed at it, as a developer would with an activated environment.
-# One worker takes this whole file: its `installed` project (a pip install) is built once.
-pytestmark = pytest.mark.xdist_group("daily-habits")
 PYTHON = f"PYTHON={sys.executable}"
 DAILY_TARGETS = {
     "install",
@@ -85,7 +83,7 @@ def load_yaml(path: Path) -> dict:
     return yaml.safe_load(path.read_text())
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Baked:
     """The default project after `make install`, run as in CI: no uv, so venv + pip."""
     project = bake(tmp_path_factory.mktemp("installed"))
@@ -514,7 +512,11 @@ def test_compose_starts_db_then_migrations_then_app(baked_sqlite: Baked) -> None
         url = make_url(interpolate(service["environment"]["DATABASE_URL"]))
         assert url.host == "db" and url.port == 5432
         assert url.username == interpolate(db["environment"]["POSTGRES_USER"])
-        assert url.password == interpolate(db["environment"]["POSTGRES_PASSWORD"])
+        # The password travels on its own, never inside the URL (any character works).
+        assert url.password is None
+        assert interpolate(service["environment"]["DATABASE_PASSWORD"]) == interpolate(
+            db["environment"]["POSTGRES_PASSWORD"]
+        )
         assert url.database == interpolate(db["environment"]["POSTGRES_DB"])
     assert interpolate(db["environment"]["POSTGRES_DB"]) == baked_sqlite.package
     assert interpolate(db["environment"]["POSTGRES_DB"], {"POSTGRES_DB": "x"}) == "x"
@@ -621,3 +623,13 @@ def test_readme_covers_the_daily_habits(baked_sqlite: Baked) -> None:
     for name in variables_read(baked_sqlite):
         assert f"`{name}`" in readme, name
     assert "stand-in" in readme  # the app service is honest about what it is
+
+
+def test_values_given_to_make_are_never_run(project: Baked, tmp_path: Path) -> None:
+    planted = tmp_path / "planted"
+    for target, variable in (("revision", "m"), ("rebase-migration", "ONTO")):
+        dry_run = make(
+            project.path, "-n", target, f"{variable}=$(shell touch {planted}) x", PYTHON
+        ).stdout
+        assert f"'$(shell touch {planted}) x'" in dry_run  # passed on, quoted, as text
+    assert not planted.exists()

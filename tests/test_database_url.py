@@ -1,11 +1,13 @@
 """DATABASE_URL: environment over .env over a SQLite file in the project; errors in one line."""
 
+import shutil
+import sys
 from pathlib import Path
 
 import psycopg2
 import pytest
 
-from .helpers import Baked, failure_line, postgres_tables, sqlite_tables
+from .helpers import Baked, failure_line, postgres_tables, run, sqlite_tables
 
 SECRET = "s3cr3t-Pa55"
 
@@ -80,8 +82,26 @@ def test_unreachable_server_error_hides_the_password(project: Baked) -> None:
         ("postgresql+nosuchdriver://localhost/x", ["DATABASE_URL", "unknown database driver"]),
         # An explicit driver is respected, not rewritten to psycopg2.
         ("postgresql+pg8000://localhost/x", ["DATABASE_URL", "pg8000", "not installed"]),
+        # A raw @ in the password would make part of it the host, shown in messages.
+        (f"postgresql://app:{SECRET}@x@127.0.0.1:1/db", ["DATABASE_URL", "%40"]),
+        # A backend without this project's guards (lock, timeouts) is refused outright.
+        ("mysql://root@localhost/x", ["DATABASE_URL", "mysql", "postgresql://", "sqlite:///"]),
+        # libpq refuses the option: one line, not the driver's traceback.
+        ("postgresql://app@127.0.0.1:1/db?foo=bar", ["cannot connect", "foo"]),
+        # A password as a query parameter is masked like any other.
+        (f"postgresql://app@127.0.0.1:1/db?password={SECRET}", ["cannot connect", "***"]),
     ],
-    ids=["no-scheme", "bad-port", "unknown-dialect", "unknown-driver", "driver-not-installed"],
+    ids=[
+        "no-scheme",
+        "bad-port",
+        "unknown-dialect",
+        "unknown-driver",
+        "driver-not-installed",
+        "raw-at-in-password",
+        "unsupported-backend",
+        "invalid-dsn-option",
+        "password-parameter",
+    ],
 )
 def test_bad_url_is_a_one_line_error(project: Baked, url: str, words: list[str]) -> None:
     result = project.alembic("upgrade", "head", check=False, DATABASE_URL=url)
@@ -102,3 +122,65 @@ def test_url_is_never_written_to_alembic_ini(project: Baked) -> None:
     before = project.alembic_ini.read_text()
     project.alembic("upgrade", "head", DATABASE_URL=f"sqlite:///{project.path}/x.db")
     assert project.alembic_ini.read_text() == before
+
+
+def test_an_env_file_that_is_not_utf8_is_one_line(project: Baked) -> None:
+    (project.path / ".env").write_bytes(b"DATABASE_URL=sqlite:///caf\xe9.db\n")
+    message = failure_line(project.alembic("upgrade", "head", check=False), alone=True)
+    assert ".env cannot be read (it is not UTF-8 text)" in message
+
+
+def test_an_env_file_that_cannot_be_read_is_one_line(project: Baked) -> None:
+    # A file whose read fails (root reads any mode, so not a chmod): /proc/self/mem.
+    (project.path / ".env").symlink_to("/proc/self/mem")
+    message = failure_line(project.alembic("upgrade", "head", check=False), alone=True)
+    assert ".env cannot be read (Input/output error)" in message
+
+
+def test_bare_number_timeouts_need_a_unit(project: Baked) -> None:
+    result = project.alembic("upgrade", "head", check=False, MIGRATION_WAIT_TIMEOUT="600")
+    message = failure_line(result, alone=True)
+    assert "MIGRATION_WAIT_TIMEOUT" in message and "with a unit" in message
+
+
+def test_an_installed_package_never_guesses_a_database(project: Baked, tmp_path: Path) -> None:
+    # Installed from a wheel, the package has no project folder around it (no .env,
+    # no default SQLite file there): it needs DATABASE_URL, or says so in one line.
+    site = tmp_path / "site-packages"
+    shutil.copytree(project.path / project.package, site / project.package)
+    (project.path / ".env").write_text("DATABASE_URL=sqlite:///from-the-project.db\n")
+    probe = (
+        f"from {project.package}.settings import database_url, SettingError\n"
+        "try:\n    print('URL', database_url())\nexcept SettingError as exc:\n"
+        "    print('REFUSED', exc)\n"
+    )
+    command = [sys.executable, "-c", probe]
+    refused = run(command, cwd=tmp_path, PYTHONPATH=str(site)).stdout
+    assert refused.startswith("REFUSED DATABASE_URL is not set") and refused.count("\n") == 1
+    relative = run(command, cwd=tmp_path, PYTHONPATH=str(site), DATABASE_URL="sqlite:///a.db")
+    assert relative.stdout.strip() == f"URL sqlite:///{tmp_path / 'a.db'}"
+
+
+@pytest.mark.postgres
+def test_database_password_carries_any_character_and_is_never_shown(
+    project: Baked, postgres_url: str, postgres_admin_url: str
+) -> None:
+    # What compose hands over: the URL without a password, the raw password beside it.
+    password = "p@ss:w/rd%?#1"
+    with psycopg2.connect(postgres_admin_url) as admin, admin.cursor() as cursor:
+        cursor.execute("DROP ROLE IF EXISTS tpl_raw")
+        cursor.execute("CREATE ROLE tpl_raw LOGIN SUPERUSER PASSWORD %s", (password,))
+    try:
+        url = postgres_url.replace("postgres@", "tpl_raw@", 1)
+        result = project.alembic("upgrade", "head", DATABASE_URL=url, DATABASE_PASSWORD=password)
+        assert {"users", "orders", "order_items"} <= postgres_tables(postgres_url)
+        assert "p@ss" not in result.stdout + result.stderr
+        wrong = project.alembic(
+            "upgrade", "head", check=False, DATABASE_URL=url, DATABASE_PASSWORD="nope" + password
+        )
+        assert "nope" not in wrong.stdout + wrong.stderr
+    finally:
+        with psycopg2.connect(postgres_url) as owner, owner.cursor() as cursor:
+            cursor.execute("DROP OWNED BY tpl_raw")
+        with psycopg2.connect(postgres_admin_url) as admin, admin.cursor() as cursor:
+            cursor.execute("DROP ROLE tpl_raw")

@@ -77,6 +77,38 @@ def test_replicas_upgrading_at_once_apply_each_revision_once(
     assert {"t0", "t1", "t2", "users"} <= postgres_tables(postgres_url)
 
 
+def test_sqlite_runs_started_together_queue_and_apply_each_revision_once(
+    project: Baked, tmp_path: Path
+) -> None:
+    down = project.initial_revision()
+    for number in range(3):
+        rev = f"slow{number}"
+        # A statement that takes a while on SQLite, so the runs overlap.
+        slow = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 200000)"
+        add_revision(
+            project,
+            rev,
+            down,
+            f'op.create_table("t{number}", sa.Column("id", sa.Integer, primary_key=True))\n'
+            f'op.execute("{slow} SELECT count(*) FROM c")',
+            f'op.drop_table("t{number}")',
+        )
+        down = rev
+    database = tmp_path / "replicas.db"
+    command = [ALEMBIC, "-c", str(project.alembic_ini), "upgrade", "head"]
+    env = clean_env(DATABASE_URL=f"sqlite:///{database}")
+    processes = [
+        subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
+    outputs = [p.communicate(timeout=120) for p in processes]
+    assert [p.returncode for p in processes] == [0] * 4, outputs
+    assert "".join(out + err for out, err in outputs).count("Running upgrade") == 4
+    assert sqlite_rows(database, "SELECT version_num FROM alembic_version") == [("slow2",)]
+
+
 @pytest.mark.postgres
 def test_a_connection_handed_in_is_left_alone(project: Baked, postgres_url: str) -> None:
     result = run(
@@ -335,6 +367,36 @@ def test_worked_examples_upgrade_downgrade_upgrade(
                 assert valid == ([(True,)] if at_head else [])
 
 
+@pytest.mark.postgres
+def test_a_concurrent_index_build_that_failed_is_retried_by_upgrading_again(
+    project: Baked, postgres_url: str
+) -> None:
+    project.alembic("upgrade", "head", DATABASE_URL=postgres_url)
+    rev = project.install_example("postgres_concurrent_index", project.initial_revision())
+    # A transaction elsewhere holding its snapshot: CREATE INDEX CONCURRENTLY waits for
+    # it past the lock timeout and is cancelled, after writing its INVALID index.
+    blocker = psycopg2.connect(postgres_url)
+    blocker.set_session(isolation_level="REPEATABLE READ")
+    blocker.cursor().execute("SELECT count(*) FROM orders")
+    try:
+        failed = project.alembic(
+            "upgrade", "head", check=False, DATABASE_URL=postgres_url, MIGRATION_LOCK_TIMEOUT="1s"
+        )
+    finally:
+        blocker.close()
+    assert failed.returncode != 0
+    valid = (
+        "SELECT indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE c.relname = 'ix_orders_created_at'"
+    )
+    assert postgres_rows(postgres_url, valid) == [(False,)]  # the leftover
+    # The recovery is the upgrade again: never a downgrade (it would undo the revision
+    # before this one, the initial schema here).
+    project.alembic("upgrade", "head", DATABASE_URL=postgres_url)
+    assert postgres_rows(postgres_url, valid) == [(True,)]
+    assert rev in project.alembic("current", DATABASE_URL=postgres_url).stdout
+
+
 # --- lint ---------------------------------------------------------------------------
 
 
@@ -390,6 +452,9 @@ def test_backup_restores_to_the_same_revision_and_rows(
     )
     (dump,) = tmp_path.glob("*.dump")
     assert str(dump) in result.stdout
+    # Every row is in there: the dump and its folder are the owner's alone.
+    assert dump.stat().st_mode & 0o777 == 0o600
+    assert tmp_path.stat().st_mode & 0o777 == 0o700
 
     restored = second_postgres_url
     run(["pg_restore", "--no-owner", "--dbname", restored, str(dump)])
@@ -398,6 +463,27 @@ def test_backup_restores_to_the_same_revision_and_rows(
         == project.initial_revision()
     )
     assert postgres_rows(restored, "SELECT email FROM users") == [("ada@example.com",)]
+
+
+@pytest.mark.postgres
+def test_backup_honours_the_urls_connection_parameters(
+    project: Baked, postgres_url: str, tmp_path: Path
+) -> None:
+    # Through the socket named by ?host=, the database Alembic migrates: not the default.
+    database = postgres_url.rsplit("/", 1)[1]
+    socket_url = f"postgresql://postgres@/{database}?host=/var/run/postgresql"
+    project.alembic("upgrade", "head", DATABASE_URL=socket_url)
+    backup = [sys.executable, "-m", "tools.backup", "--output-dir", str(tmp_path / "b")]
+    run(backup, cwd=project.path, DATABASE_URL=socket_url)
+    (dump,) = (tmp_path / "b").glob("*.dump")
+    assert dump.name.startswith(database)
+    # ?sslmode=require is kept: this server has no SSL, so pg_dump refuses to go on
+    # in plaintext (as Alembic does), and no dump is left behind.
+    refused = run(
+        backup, cwd=project.path, check=False, DATABASE_URL=f"{postgres_url}?sslmode=require"
+    )
+    assert refused.returncode != 0 and "SSL" in refused.stderr
+    assert len(list((tmp_path / "b").glob("*.dump"))) == 1
 
 
 # --- the make targets -----------------------------------------------------------------

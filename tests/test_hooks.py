@@ -3,9 +3,11 @@ imported, so its functions are called directly (no bake, no subprocess per case)
 
 import ast
 import importlib.util
+import re
 import sys
 import textwrap
 import time
+from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 
@@ -13,6 +15,7 @@ import pytest
 from cookiecutter.generate import generate_context
 from cookiecutter.prompt import prompt_for_config
 from cookiecutter.utils import create_env_with_context
+from packaging.requirements import Requirement
 
 from .helpers import TEMPLATE
 
@@ -50,6 +53,7 @@ def post_gen(tmp_path: Path) -> ModuleType:
 
 # (value, words the one-line reason must contain)
 BAD_SLUGS = {
+    "too-long": ("a" * 65, ["65 characters", "at most 64"]),
     "space": ("my service", ["project_slug", "'my service'"]),
     "upper-case": ("MyService", ["project_slug", "lower-case"]),
     "path": ("../escape", ["project_slug", "'../escape'"]),
@@ -66,6 +70,18 @@ BAD_PACKAGES = {
     "migrations-folder": ("migrations", ["'migrations'", "folder"]),
     "tools-folder": ("tools", ["'tools'", "folder"]),
     "tests-folder": ("tests", ["'tests'", "folder"]),
+    "build-folder": ("build", ["'build'", "folder"]),
+    "dist-folder": ("dist", ["'dist'", "folder"]),
+    "backups-folder": ("backups", ["'backups'", "folder"]),
+    # Indirect and dev dependencies shadow as surely as direct ones.
+    "shadows-annotated-types": ("annotated_types", ["'annotated_types'", "shadow"]),
+    "shadows-typing-inspection": ("typing_inspection", ["shadow"]),
+    "shadows-markupsafe": ("markupsafe", ["shadow"]),
+    "shadows-pytest-alembic": ("pytest_alembic", ["shadow"]),
+    "shadows-private-pytest": ("_pytest", ["shadow"]),
+    "shadows-pluggy": ("pluggy", ["shadow"]),
+    "shadows-iniconfig": ("iniconfig", ["shadow"]),
+    "too-long": ("a" * 41, ["41 characters", "at most 40"]),
 }
 
 
@@ -85,7 +101,54 @@ def test_bad_package_is_named_with_the_rule(
     assert problem and "\n" not in problem
     assert problem.startswith("package_name")
     assert all(word in problem for word in words), problem
-    assert "choose another package_name" in problem
+    assert "choose another package_name" in problem or "use at most" in problem
+
+
+def test_every_import_name_the_project_installs_is_refused(pre_gen: ModuleType) -> None:
+    # The project's real dependency closure (dev tools included), read from what is
+    # installed here, against the hook's list: no name that shadows may slip through.
+    pyproject = (TEMPLATE / "{{cookiecutter.project_slug}}" / "pyproject.toml").read_text()
+    wanted = re.findall(r'^\s+"([A-Za-z0-9_.-]+)[><=~!]', pyproject, re.M)
+    assert "sqlmodel" in wanted and "pytest" in wanted
+    missing = sorted(import_names(wanted) - pre_gen.DEPENDENCY_IMPORTS)
+    assert not missing, f"add to DEPENDENCY_IMPORTS in hooks/pre_gen_project.py: {missing}"
+
+
+def import_names(requirements: list[str]) -> set[str]:
+    """Top-level import names of `requirements` and everything they require."""
+    seen: dict[str, metadata.Distribution] = {}
+    todo = list(requirements)
+    while todo:
+        name = todo.pop()
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in seen:
+            continue
+        try:
+            seen[key] = distribution = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        for raw in distribution.requires or []:
+            requirement = Requirement(raw)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(requirement.name)
+    names = set()
+    for distribution in seen.values():
+        top_level = distribution.read_text("top_level.txt")
+        if top_level:
+            names |= set(top_level.split())
+            continue
+        for path in distribution.files or []:
+            first = path.parts[0].removesuffix(".py")
+            if len(path.parts) > 1 or path.parts[0].endswith(".py"):
+                names.add(first)
+    return {name for name in names if name.isidentifier() and not name.startswith("__")}
+
+
+@pytest.mark.parametrize("key", ["project_name", "description", "author_name"])
+def test_an_answer_with_a_line_break_is_refused(pre_gen: ModuleType, key: str) -> None:
+    problem = pre_gen.text_problem(key, "Orders\nall: ; rm -rf /")
+    assert problem and key in problem and "one line" in problem
+    assert pre_gen.text_problem(key, "Zoë O'Brien & Co.") is None
 
 
 @pytest.mark.parametrize("name", ["orders_service", "billing", "a_rather_long_package_name"])

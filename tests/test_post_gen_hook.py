@@ -8,12 +8,10 @@ import pytest
 
 from .helpers import SYSTEM_PATH, Baked, bake, bake_command, run, uv_only_path
 
-# One worker takes this whole file: its isolated environments are built once.
-pytestmark = pytest.mark.xdist_group("post-gen-hook")
 UV = Path(sys.executable).parent / "uv"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cookiecutter_alone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A virtual environment with cookiecutter and nothing of the project's stack."""
     venv = tmp_path_factory.mktemp("cookiecutter-alone") / "venv"
@@ -34,7 +32,7 @@ def cookiecutter_alone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def stack_without_ruff(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """cookiecutter plus the project's runtime packages, but no ruff anywhere."""
     venv = tmp_path_factory.mktemp("no-ruff") / "venv"

@@ -31,6 +31,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 from migrations import commands
 
 log = logging.getLogger("alembic.env")
+MODELS_FOLDER = "{{ cookiecutter.package_name }}/models/"
 
 EXCLUDE_SECTION = "alembic:exclude"
 
@@ -229,8 +230,8 @@ def load_models(config: Config, dialect_name: str) -> MetaData:
         # Compared with nothing, every table in the database looks like one to drop.
         raise CommandError(
             "the models define no tables, so autogenerate would drop every table: put "
-            "your model modules in {{ cookiecutter.package_name }}/models/ (each is "
-            "imported by itself), or write this revision by hand (alembic revision -m)"
+            f"your model modules in {MODELS_FOLDER} (each is imported by itself), or "
+            "write this revision by hand (alembic revision -m)"
         )
     if dialect_name == "sqlite" and (problem := sqlite_cannot_store(metadata)):
         raise CommandError(

@@ -116,7 +116,8 @@ def run_migrations_online() -> None:
                 run_migrations(connection, limits)
         elif connection.dialect.name == "sqlite":
             # migration_engine wraps SQLite DDL in real transactions: say so.
-            run_migrations(connection, limits, transactional_ddl=True)
+            with safety.one_sqlite_run_at_a_time(url, limits):
+                run_migrations(connection, limits, transactional_ddl=True)
         else:
             run_migrations(connection, limits)
 

@@ -16,8 +16,11 @@ from {{ cookiecutter.package_name }}.settings import (
     setting,
 )
 
-_DURATION = re.compile(r"(\d+)\s*(ms|s|min|h)?")
-_SECONDS = {"ms": 0.001, "s": 1, "min": 60, "h": 3600, None: 0.001}
+# A unit is required: a bare number would silently mean milliseconds to PostgreSQL.
+_DURATION = re.compile(r"(\d+)\s*(ms|s|min|h)")
+_SECONDS = {"ms": 0.001, "s": 1, "min": 60, "h": 3600}
+# PostgreSQL keeps these limits in milliseconds, in a 32-bit integer.
+_LONGEST_SECONDS = (2**31 - 1) / 1000
 
 
 @dataclass(frozen=True)
@@ -45,13 +48,14 @@ def migration_limits(
     def duration(name: str, default: str) -> Duration:
         raw, source = setting(name, environ, env_file)
         match = _DURATION.fullmatch(raw or default)
-        if not match or int(match.group(1)) == 0:
+        seconds = int(match[1]) * _SECONDS[match[2]] if match else 0
+        if not 0 < seconds <= _LONGEST_SECONDS:
             raise SettingError(
-                f"{source} must be a positive duration such as 5s, 500ms or 2min, "
-                f"not {raw!r}"
+                f"{source} must be a duration with a unit, from 1ms to 24 days, such "
+                f"as 5s, 500ms or 2min; not {raw!r}"
             )
-        number, unit = int(match.group(1)), match.group(2)
-        return Duration(f"{number}{unit or 'ms'}", number * _SECONDS[unit])
+        assert match is not None
+        return Duration(f"{match[1]}{match[2]}", seconds)
 
     return MigrationLimits(
         lock_timeout=duration("MIGRATION_LOCK_TIMEOUT", "5s"),

@@ -1,18 +1,20 @@
 """What keeps `alembic upgrade` safe on a live database.
 
-One run at a time (replicas that start together queue on a PostgreSQL advisory lock),
-bounded waits for table locks and statements, transactional DDL on SQLite too, and a
-failure that names the revision step that failed. Imports neither the models nor
-sqlmodel: the deploy path loads it on every start.
+One run at a time (replicas that start together queue on a PostgreSQL advisory lock,
+or on a lock of the SQLite file), bounded waits for table locks and statements,
+transactional DDL on SQLite too, and a failure that names the revision step that
+failed. Imports neither the models nor sqlmodel: the deploy path loads it on every
+start.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from alembic.util import CommandError
@@ -27,7 +29,8 @@ log = logging.getLogger("alembic.env")
 
 # Every replica of this project computes the same key, so their runs exclude each other;
 # other projects on the same server get keys of their own.
-ADVISORY_LOCK_KEY = zlib.crc32(b"{{ cookiecutter.package_name }}:alembic upgrade")
+PROJECT = "{{ cookiecutter.package_name }}"
+ADVISORY_LOCK_KEY = zlib.crc32(f"{PROJECT}:alembic upgrade".encode())
 LOCK = f"SELECT pg_advisory_lock({ADVISORY_LOCK_KEY})"
 UNLOCK = f"SELECT pg_advisory_unlock({ADVISORY_LOCK_KEY})"
 _POLL_SECONDS = 0.5
@@ -46,10 +49,9 @@ def migration_engine(url: URL) -> Engine:
 
 def ensure_sqlite_foreign_keys_off(connection: Connection) -> None:
     """Refuse to migrate SQLite with foreign keys enforced (see migration_engine)."""
+    # Only read, never set: the connection (and the pool it returns to) is the
+    # caller's, and its foreign keys must be as the caller left them.
     began = not connection.in_transaction()
-    if began:
-        # Works on a plain sqlite3 connection, which has not opened a transaction yet.
-        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     enabled = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
     if began:
         connection.rollback()  # leave no transaction open: Alembic manages its own
@@ -76,21 +78,17 @@ def one_run_at_a_time(
     """Hold this project's advisory lock for the whole run (PostgreSQL only)."""
     # A session-level lock survives the commit after each revision, unlike a
     # transaction-level one; the replica that waits then finds nothing left to do.
-    deadline = time.monotonic() + limits.wait_timeout.seconds
-    waiting = False
-    while not _try_lock(connection):
-        if time.monotonic() >= deadline:
-            raise CommandError(
-                "another migration run still holds the lock after MIGRATION_WAIT_"
-                f"TIMEOUT={limits.wait_timeout.text}; nothing was changed"
-            )
-        if not waiting:
-            log.info("Waiting for another migration run to finish ...")
-            waiting = True
-        time.sleep(_POLL_SECONDS)
+    wait_for(lambda: _try_lock(connection), limits)
     try:
-        for statement in session_settings(limits):
-            connection.exec_driver_sql(statement)
+        try:
+            for statement in session_settings(limits):
+                connection.exec_driver_sql(statement)
+        except DBAPIError as exc:
+            reason = str(exc.orig or exc).strip().splitlines()[0]
+            raise CommandError(
+                f"PostgreSQL refused a MIGRATION_*_TIMEOUT value: {reason}; nothing "
+                "was changed"
+            ) from None
         connection.commit()  # Alembic must find the connection outside a transaction
         yield
     finally:
@@ -100,6 +98,55 @@ def one_run_at_a_time(
             connection.commit()
         except DBAPIError:
             pass  # the connection is gone, and the session's lock with it
+
+
+@contextmanager
+def one_sqlite_run_at_a_time(url: URL, limits: MigrationLimits) -> Iterator[None]:
+    """Queue migration runs on one SQLite file, as the advisory lock does on PostgreSQL.
+
+    Without it, two runs read the same version and the second fails on the first's
+    work ("database is locked", "table already exists"), though no revision is wrong.
+    """
+    database = url.database or ""
+    in_memory = database in ("", ":memory:") or database.startswith("file:")
+    if os.name != "posix" or in_memory:
+        yield
+        return
+    import fcntl
+
+    # flock() locks live apart from the fcntl() locks SQLite takes itself: they queue
+    # whole runs and leave SQLite's own locking alone. Opening creates an empty file,
+    # which SQLite reads as an empty database.
+    with open(database, "ab") as handle:
+
+        def try_lock() -> bool:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            return True
+
+        wait_for(try_lock, limits)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def wait_for(try_lock: Callable[[], bool], limits: MigrationLimits) -> None:
+    """Take a lock another migration run may hold, within MIGRATION_WAIT_TIMEOUT."""
+    deadline = time.monotonic() + limits.wait_timeout.seconds
+    waiting = False
+    while not try_lock():
+        if time.monotonic() >= deadline:
+            raise CommandError(
+                "another migration run still holds the lock after MIGRATION_WAIT_"
+                f"TIMEOUT={limits.wait_timeout.text}; nothing was changed"
+            )
+        if not waiting:
+            log.info("Waiting for another migration run to finish ...")
+            waiting = True
+        time.sleep(_POLL_SECONDS)
 
 
 def _try_lock(connection: Connection) -> bool:

@@ -25,16 +25,19 @@ from {{ cookiecutter.package_name }}.settings import (
 )
 
 
-def libpq_environment(url: URL) -> dict[str, str]:
-    """PG* variables for pg_dump, taken from the SQLAlchemy URL."""
-    values = {
-        "PGHOST": url.host,
-        "PGPORT": url.port and str(url.port),
-        "PGUSER": url.username,
-        "PGPASSWORD": url.password,
-        "PGDATABASE": url.database,
-    }
-    return {key: value for key, value in values.items() if value}
+def libpq_target(url: URL) -> tuple[str, dict[str, str]]:
+    """The connection URI pg_dump gets, and the secrets that go by environment instead.
+
+    libpq reads the same URI with the same query parameters (sslmode, host=/socket,
+    port, ...), so pg_dump reaches exactly the database Alembic migrates. Passwords,
+    from the URL or a query parameter, never reach the command line.
+    """
+    query = dict(url.query)
+    secrets = {"PGPASSWORD": url.password or query.pop("password", None)}
+    secrets["PGSSLPASSWORD"] = query.pop("sslpassword", None)
+    plain = url.set(drivername="postgresql", password=None, query=query)
+    uri = plain.render_as_string(hide_password=False)
+    return uri, {key: str(value) for key, value in secrets.items() if value}
 
 
 def fail(message: str, code: int = 2) -> int:
@@ -57,13 +60,21 @@ def main(argv: list[str]) -> int:
     pg_dump = shutil.which("pg_dump")
     if pg_dump is None:
         return fail("pg_dump is not installed (PostgreSQL client tools)")
-    args.output_dir.mkdir(parents=True, exist_ok=True)
+    # A dump holds every row: its folder and file are the owner's alone.
+    args.output_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    args.output_dir.chmod(0o700)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     target = args.output_dir / f"{url.database}-{stamp}.dump"
+    copy = 1
+    while target.exists():  # two backups in one second: never overwrite a dump
+        copy += 1
+        target = args.output_dir / f"{url.database}-{stamp}-{copy}.dump"
+    uri, secrets = libpq_target(url)
     # No timeout: a large database takes as long as it takes; pg_dump reports errors.
     result = subprocess.run(
-        [pg_dump, "--format=custom", "--file", str(target)],
-        env={**os.environ, **libpq_environment(url)},
+        [pg_dump, "--format=custom", "--file", str(target), "--dbname", uri],
+        env={**os.environ, **secrets},
+        umask=0o077,
     )
     if result.returncode != 0:
         target.unlink(missing_ok=True)  # never leave a truncated dump that looks fine

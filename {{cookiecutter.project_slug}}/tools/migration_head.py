@@ -96,7 +96,10 @@ def applied_revisions(script: ScriptDirectory) -> set[str] | None:
     """Every revision the database of DATABASE_URL has applied; None if unreachable."""
     import sqlalchemy as sa
 
-    from {{ cookiecutter.package_name }}.settings import SettingError, database_url
+    from {{ cookiecutter.package_name }}.settings import (
+        SettingError,
+        database_url,
+    )
 
     try:
         engine = sa.create_engine(database_url(), poolclass=sa.pool.NullPool)

@@ -15,8 +15,15 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Installed from a wheel, the package sits in site-packages: no project folder there to
+# hold .env or the default SQLite file, so DATABASE_URL must come from the environment.
+IN_PROJECT = (PROJECT_ROOT / "alembic.ini").is_file()
 ENV_FILE = PROJECT_ROOT / ".env"
 DEFAULT_SQLITE_FILE = PROJECT_ROOT / "{{ cookiecutter.package_name }}.db"
+# The backends whose migrations this project guards (one run at a time, bounded waits).
+SUPPORTED_BACKENDS = ("postgresql", "sqlite")
+# Query parameters that carry a secret, masked like the password in every message.
+_SECRET_PARAMETERS = {"password", "passwd", "pwd", "sslpassword"}
 
 # SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3 and rejects postgres:// (what
 # many hosts hand out); this project ships psycopg2, so both mean psycopg2 here.
@@ -41,12 +48,20 @@ def setting(
     """A setting's value ("" when unset) and where it came from, for messages."""
     environ = os.environ if environ is None else environ
     value = environ.get(name, "").strip()
-    if value or not env_file.is_file():
+    if value or not IN_PROJECT or not env_file.is_file():
         return value, name
     # Imported late: a deploy sets the environment and never needs to read .env.
     from dotenv import dotenv_values
 
-    value = (dotenv_values(env_file).get(name) or "").strip()
+    try:
+        values = dotenv_values(env_file)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+        raise SettingError(
+            f"{env_file} cannot be read ({reason}): fix or remove it, or set {name} "
+            "in the environment"
+        ) from None
+    value = (values.get(name) or "").strip()
     return value, f"{name} (from {env_file})"
 
 
@@ -55,9 +70,18 @@ def database_url(
 ) -> URL:
     """Return the database URL: environment, then .env, then a SQLite file here."""
     raw, source = setting("DATABASE_URL", environ, env_file)
+    if not raw and not IN_PROJECT:
+        raise DatabaseURLError(
+            "DATABASE_URL is not set, and an installed package has no project folder "
+            f"for a default database: set it, {_EXAMPLE}"
+        )
     if not raw:
         return URL.create("sqlite", database=str(DEFAULT_SQLITE_FILE))
-    return parse_database_url(raw, source)
+    url = parse_database_url(raw, source)
+    # The password on its own, as it is (no percent-encoding): what a secret store or
+    # docker compose hands over, whatever characters it holds.
+    password, _ = setting("DATABASE_PASSWORD", environ, env_file)
+    return url.set(password=password) if password else url
 
 
 def parse_database_url(raw: str, source: str = "DATABASE_URL") -> URL:
@@ -66,6 +90,13 @@ def parse_database_url(raw: str, source: str = "DATABASE_URL") -> URL:
     if not separator or not scheme:
         raise DatabaseURLError(f"{source} is not a database URL; use {_EXAMPLE}")
     scheme = _BARE_SCHEMES.get(scheme.lower(), scheme)
+    if rest.split("?", 1)[0].count("@") > 1:
+        # Parsed as it stands, part of the password would become the host name, and
+        # be shown as such in every "cannot connect" message.
+        raise DatabaseURLError(
+            f"{source} has more than one '@': percent-encode '@' in the password as "
+            f"%40; use {_EXAMPLE}"
+        )
     try:
         url = make_url(f"{scheme}://{rest}")
     except (ArgumentError, ValueError):
@@ -75,12 +106,20 @@ def parse_database_url(raw: str, source: str = "DATABASE_URL") -> URL:
             f"password, e.g. @ as %40); use {_EXAMPLE}"
         ) from None
     try:
-        url.get_dialect().import_dbapi()
+        dialect = url.get_dialect()
     except NoSuchModuleError:
         raise DatabaseURLError(
             f"{source} names an unknown database driver {url.drivername!r}; "
             "use postgresql:// (psycopg2) or sqlite:///"
         ) from None
+    if url.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise DatabaseURLError(
+            f"{source} names {url.get_backend_name()}, whose migrations this project "
+            "does not guard (one run at a time, bounded waits); use postgresql:// "
+            "(psycopg2) or sqlite:///"
+        )
+    try:
+        dialect.import_dbapi()
     except ImportError:
         raise DatabaseURLError(
             f"{source} asks for driver {url.drivername!r}, whose Python package is "
@@ -90,8 +129,14 @@ def parse_database_url(raw: str, source: str = "DATABASE_URL") -> URL:
 
 
 def describe(url: URL) -> str:
-    """Render a URL for messages and logs, password masked."""
-    return url.render_as_string(hide_password=True)
+    """Render a URL for messages and logs, password masked (in the query too)."""
+    masked = "MASKED"  # rendered as is (a "*" in a query value is percent-encoded)
+    query = {
+        key: masked if key.lower() in _SECRET_PARAMETERS else value
+        for key, value in url.query.items()
+    }
+    text = url.set(query=query).render_as_string(hide_password=True)
+    return text.replace(f"={masked}", "=***")
 
 
 def _anchor_sqlite_path(url: URL) -> URL:
@@ -101,4 +146,5 @@ def _anchor_sqlite_path(url: URL) -> URL:
         return url
     if database.startswith("file:") or Path(database).is_absolute():
         return url
-    return url.set(database=str(PROJECT_ROOT / database))
+    folder = PROJECT_ROOT if IN_PROJECT else Path.cwd()
+    return url.set(database=str(folder / database))

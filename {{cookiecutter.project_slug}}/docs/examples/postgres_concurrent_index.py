@@ -11,6 +11,7 @@ Create Date: 2026-01-01 00:00:00
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "example_concurrent_index"
@@ -27,11 +28,23 @@ def upgrade() -> None:
         return
     # A plain CREATE INDEX blocks every write to the table while it builds. The
     # CONCURRENTLY form does not, but cannot run inside a transaction: autocommit_block
-    # commits the revision's transaction first. If it fails half-way it leaves an
-    # INVALID index behind: drop it (downgrade) and run the upgrade again. A big table
-    # may need a longer MIGRATION_STATEMENT_TIMEOUT for this run.
+    # commits the revision's transaction first. A big table may need a longer
+    # MIGRATION_STATEMENT_TIMEOUT for this run.
     with op.get_context().autocommit_block():
+        # A run that failed half-way (a timeout, a cancel) left an INVALID index of
+        # this name behind, and every retry would fail "already exists": drop that
+        # leftover first. Never downgrade to clean up: that undoes the revision before.
+        if _invalid_leftover():
+            op.drop_index(INDEX, table_name=TABLE, postgresql_concurrently=True)
         op.create_index(INDEX, TABLE, COLUMNS, postgresql_concurrently=True)
+
+
+def _invalid_leftover() -> bool:
+    query = sa.text(
+        "SELECT NOT i.indisvalid FROM pg_index i "
+        "JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = :name"
+    )
+    return bool(op.get_bind().execute(query, {"name": INDEX}).scalar())
 
 
 def downgrade() -> None:
