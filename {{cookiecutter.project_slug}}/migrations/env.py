@@ -94,11 +94,16 @@ def run_migrations(
             message = safety.explain_failure(exc, recorder.step, limits, transactional)
             raise CommandError(message) from exc
         except CompileError as exc:
-            # A revision written for PostgreSQL (ARRAY, JSONB...) run elsewhere.
+            # Mostly a revision written for PostgreSQL (ARRAY, JSONB...) run elsewhere.
+            elsewhere = connection.dialect.name != "postgresql"
+            advice = (
+                "run it against PostgreSQL (DATABASE_URL=postgresql://...)"
+                if elsewhere
+                else "fix the revision"
+            )
             raise CommandError(
                 f"migration step '{recorder.step}' cannot run on "
-                f"{connection.dialect.name}: {safety.uncompilable(exc)}; run it "
-                "against PostgreSQL (DATABASE_URL=postgresql://...)"
+                f"{connection.dialect.name}: {safety.uncompilable(exc)}; {advice}"
             ) from None
 
 

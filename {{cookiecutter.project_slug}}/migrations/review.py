@@ -188,7 +188,12 @@ def _make_generic(operations: list[ops.MigrateOperation]) -> None:
         else:
             continue
         for column in columns:
-            if type(column.type).__module__.startswith("sqlalchemy.dialects."):
+            # Enums stay as written: alembic-postgresql-enum's ENUM(create_type=False)
+            # must not become a generic Enum that creates its type a second time.
+            module = type(column.type).__module__
+            if module.startswith("sqlalchemy.dialects.") and not isinstance(
+                column.type, sa.Enum
+            ):
                 # A type only that backend has (no generic form) is kept as it is.
                 with contextlib.suppress(NotImplementedError):
                     column.type = column.type.as_generic()

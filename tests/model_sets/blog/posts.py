@@ -45,3 +45,12 @@ class Comment(SQLModel, table=True):
     post_id: uuid.UUID = Field(foreign_key="posts.id", index=True, ondelete="CASCADE")
     parent_id: int | None = Field(default=None, foreign_key="comments.id")
     body: str
+
+
+class Review(SQLModel, table=True):
+    """Dropped by the evolution: its downgrade recreates a table with a shared enum."""
+
+    __tablename__ = "reviews"
+
+    id: int | None = Field(default=None, primary_key=True)
+    status: PostStatus = Field(default=PostStatus.draft)
