@@ -2,6 +2,8 @@
 
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg2
@@ -48,20 +50,28 @@ def test_percent_encoded_password_works_and_is_never_shown(
     # A role whose password has every character that trips configparser or URL parsing.
     password = "p@ss%w:rd/1"
     encoded = "p%40ss%25w%3Ard%2F1"
-    with psycopg2.connect(postgres_admin_url) as admin, admin.cursor() as cursor:
-        cursor.execute("DROP ROLE IF EXISTS tpl_percent")
-        cursor.execute("CREATE ROLE tpl_percent LOGIN SUPERUSER PASSWORD %s", (password,))
-    try:
+    with login_role(postgres_admin_url, postgres_url, "tpl_percent", password):
         url = postgres_url.replace("postgres@", f"tpl_percent:{encoded}@", 1)
         result = project.alembic("upgrade", "head", DATABASE_URL=url)
         assert {"users", "orders", "order_items"} <= postgres_tables(postgres_url)
         assert encoded not in result.stderr + result.stdout
         assert "p@ss" not in result.stderr + result.stdout
+
+
+@contextmanager
+def login_role(admin_url: str, database_url: str, name: str, password: str) -> Iterator[None]:
+    """A superuser role with `password` for the block (trust auth here: the server
+    accepts any password, so these tests prove the handling, not the check)."""
+    with psycopg2.connect(admin_url) as admin, admin.cursor() as cursor:
+        cursor.execute(f"DROP ROLE IF EXISTS {name}")
+        cursor.execute(f"CREATE ROLE {name} LOGIN SUPERUSER PASSWORD %s", (password,))
+    try:
+        yield
     finally:
-        with psycopg2.connect(postgres_url) as owner, owner.cursor() as cursor:
-            cursor.execute("DROP OWNED BY tpl_percent")
-        with psycopg2.connect(postgres_admin_url) as admin, admin.cursor() as cursor:
-            cursor.execute("DROP ROLE tpl_percent")
+        with psycopg2.connect(database_url) as owner, owner.cursor() as cursor:
+            cursor.execute(f"DROP OWNED BY {name}")
+        with psycopg2.connect(admin_url) as admin, admin.cursor() as cursor:
+            cursor.execute(f"DROP ROLE {name}")
 
 
 def test_unreachable_server_error_hides_the_password(project: Baked) -> None:
@@ -167,10 +177,7 @@ def test_database_password_carries_any_character_and_is_never_shown(
 ) -> None:
     # What compose hands over: the URL without a password, the raw password beside it.
     password = "p@ss:w/rd%?#1"
-    with psycopg2.connect(postgres_admin_url) as admin, admin.cursor() as cursor:
-        cursor.execute("DROP ROLE IF EXISTS tpl_raw")
-        cursor.execute("CREATE ROLE tpl_raw LOGIN SUPERUSER PASSWORD %s", (password,))
-    try:
+    with login_role(postgres_admin_url, postgres_url, "tpl_raw", password):
         url = postgres_url.replace("postgres@", "tpl_raw@", 1)
         result = project.alembic("upgrade", "head", DATABASE_URL=url, DATABASE_PASSWORD=password)
         assert {"users", "orders", "order_items"} <= postgres_tables(postgres_url)
@@ -179,8 +186,3 @@ def test_database_password_carries_any_character_and_is_never_shown(
             "upgrade", "head", check=False, DATABASE_URL=url, DATABASE_PASSWORD="nope" + password
         )
         assert "nope" not in wrong.stdout + wrong.stderr
-    finally:
-        with psycopg2.connect(postgres_url) as owner, owner.cursor() as cursor:
-            cursor.execute("DROP OWNED BY tpl_raw")
-        with psycopg2.connect(postgres_admin_url) as admin, admin.cursor() as cursor:
-            cursor.execute("DROP ROLE tpl_raw")
