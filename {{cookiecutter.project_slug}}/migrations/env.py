@@ -119,12 +119,10 @@ def run_migrations_online() -> None:
         if connection.dialect.name == "postgresql":
             with safety.one_run_at_a_time(connection, limits):
                 run_migrations(connection, limits)
-        elif connection.dialect.name == "sqlite":
+        else:  # SQLite, the one other backend settings.py accepts
             # migration_engine wraps SQLite DDL in real transactions: say so.
             with safety.one_sqlite_run_at_a_time(url, limits):
                 run_migrations(connection, limits, transactional_ddl=True)
-        else:
-            run_migrations(connection, limits)
 
 
 def resolve_settings() -> tuple[URL, MigrationLimits]:
