@@ -1,8 +1,11 @@
-"""Refuse names that would bake a broken project, before anything is written."""
+"""Refuse names that would bake a broken project, before anything is written.
+
+project_slug is checked earlier, by local_extensions.py: cookiecutter creates the
+project folder from it before this hook runs.
+"""
 
 import json
 import keyword
-import re
 import sys
 
 # Rendered by cookiecutter; user input arrives as JSON data, never as Python code.
@@ -70,24 +73,11 @@ DEPENDENCY_IMPORTS = {
 }
 # The project's own top-level folders, importable beside the package.
 PROJECT_FOLDERS = {"migrations", "tools", "tests", "docs", "build", "dist", "backups"}
-SLUG_RULE = re.compile(r"[a-z0-9]([a-z0-9._-]*[a-z0-9])?")
 # Longer names push generated lines past the line length the project lints with.
-MAX_SLUG, MAX_PACKAGE = 64, 40
+MAX_PACKAGE = 40
 # Answers written into files as text: one line each (a newline would inject lines
 # into the Makefile, pyproject.toml or the README).
 TEXT_ANSWERS = ("project_name", "description", "author_name", "author_email")
-
-
-def slug_problem(slug: str) -> str | None:
-    """Why `slug` cannot be the project folder and distribution name, if it cannot."""
-    if len(slug) > MAX_SLUG:
-        return f"project_slug is {len(slug)} characters long: use at most {MAX_SLUG}"
-    if not SLUG_RULE.fullmatch(slug):
-        return (
-            f"project_slug {slug!r} is not a valid folder/distribution name: use lower-case "
-            "letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
-        )
-    return None
 
 
 def package_problem(name: str) -> str | None:
@@ -125,7 +115,6 @@ def main() -> int:
     # `database` needs no check here: cookiecutter itself refuses a value not listed.
     problems = [
         *(text_problem(key, str(CONTEXT.get(key, ""))) for key in TEXT_ANSWERS),
-        slug_problem(CONTEXT["project_slug"]),
         package_problem(CONTEXT["package_name"]),
     ]
     for problem in problems:

@@ -1,0 +1,51 @@
+"""What the hooks cannot check: cookiecutter creates the project folder from
+project_slug before any hook runs, so a slug that is a path, empty or too long would
+leave folders behind (or end in a long OSError). It is checked here instead, while
+that folder's name is rendered, and refused in one line before anything is written.
+"""
+
+import re
+
+from cookiecutter.exceptions import EmptyDirNameException
+from jinja2 import Environment
+from jinja2.ext import Extension
+
+SLUG_RULE = re.compile(r"[a-z0-9]([a-z0-9._-]*[a-z0-9])?")
+# Longer names push generated lines past the line length the project lints with.
+MAX_SLUG = 64
+PROJECT_FOLDER = "{{cookiecutter.project_slug}}"
+
+
+def slug_problem(slug: str) -> str | None:
+    """Why `slug` cannot be the project folder and distribution name, if it cannot."""
+    if len(slug) > MAX_SLUG:
+        return f"project_slug is {len(slug)} characters long: use at most {MAX_SLUG}"
+    if not SLUG_RULE.fullmatch(slug):
+        return (
+            f"project_slug {slug!r} is not a valid folder/distribution name: use lower-case "
+            "letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
+        )
+    return None
+
+
+def project_folder(slug: str) -> str:
+    """The slug, once it is known to make a sound folder name."""
+    problem = slug_problem(slug)
+    if problem:
+        # The one exception about a folder name that cookiecutter's CLI prints as a
+        # single line and exits 1 on.
+        raise EmptyDirNameException(f"ERROR: {problem}")
+    return slug
+
+
+class ProjectFolderCheck(Extension):
+    """Runs project_folder() on the slug when the project folder's name is rendered."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        environment.filters["project_folder"] = project_folder
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        if source == PROJECT_FOLDER:
+            return "{{ cookiecutter.project_slug | project_folder }}"
+        return source
