@@ -147,10 +147,12 @@ def test_an_env_file_that_cannot_be_read_is_one_line(project: Baked) -> None:
     assert ".env cannot be read (Input/output error)" in message
 
 
-def test_bare_number_timeouts_need_a_unit(project: Baked) -> None:
-    result = project.alembic("upgrade", "head", check=False, MIGRATION_WAIT_TIMEOUT="600")
+@pytest.mark.parametrize("value", ["600", "999999h"], ids=["no-unit", "beyond-postgresql"])
+def test_timeouts_need_a_unit_and_a_length_postgresql_takes(project: Baked, value: str) -> None:
+    # A bare 600 would mean 0.6 s to PostgreSQL; 999999h it would refuse mid-deploy.
+    result = project.alembic("upgrade", "head", check=False, MIGRATION_WAIT_TIMEOUT=value)
     message = failure_line(result, alone=True)
-    assert "MIGRATION_WAIT_TIMEOUT" in message and "with a unit" in message
+    assert "MIGRATION_WAIT_TIMEOUT" in message and "with a unit, from 1ms to 24 days" in message
 
 
 def test_an_installed_package_never_guesses_a_database(project: Baked, tmp_path: Path) -> None:

@@ -72,6 +72,7 @@ BAD_PACKAGES = {
     "migrations-folder": ("migrations", ["'migrations'", "folder"]),
     "tools-folder": ("tools", ["'tools'", "folder"]),
     "tests-folder": ("tests", ["'tests'", "folder"]),
+    "docs-folder": ("docs", ["'docs'", "folder"]),
     "build-folder": ("build", ["'build'", "folder"]),
     "dist-folder": ("dist", ["'dist'", "folder"]),
     "backups-folder": ("backups", ["'backups'", "folder"]),
