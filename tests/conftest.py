@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,7 +11,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from .helpers import Baked, bake
+from .helpers import UV, Baked, bake, run
 
 # The server the PostgreSQL tests create their databases on (trust auth here and in CI).
 ADMIN_URL = os.environ.get(
@@ -86,3 +87,24 @@ def project(baked_sqlite: Baked, tmp_path: Path) -> Baked:
     copy = tmp_path / baked_sqlite.path.name
     shutil.copytree(baked_sqlite.path, copy)
     return Baked(copy, baked_sqlite.package)
+
+
+@pytest.fixture(scope="session")
+def cookiecutter_alone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A virtual environment with cookiecutter and nothing of the project's stack."""
+    venv = tmp_path_factory.mktemp("cookiecutter-alone") / "venv"
+    run([UV, "venv", "--quiet", "--python", sys.executable, str(venv)])
+    run(
+        [
+            UV,
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(venv / "bin/python"),
+            "cookiecutter==2.7.1",
+        ]
+    )
+    lacking = run([str(venv / "bin/python"), "-c", "import sqlmodel"], check=False)
+    assert lacking.returncode != 0
+    return venv

@@ -113,6 +113,27 @@ def bake(output_dir: Path, **context: str) -> Baked:
     return Baked(path, settings.parent.name)
 
 
+def bake_alone(venv: Path, output: Path, path: str, **env: str) -> subprocess.CompletedProcess:
+    """Bake with a cookiecutter CLI of its own environment, and a chosen PATH."""
+    command = bake_command(output)
+    command[0] = str(venv / "bin" / "cookiecutter")
+    return run(command, check=False, PATH=path, **env)
+
+
+def the_project(output: Path) -> Path:
+    """The one project folder a bake wrote into `output`."""
+    (project,) = [p for p in output.iterdir() if p.is_dir()]
+    return project
+
+
+def assert_project_works_in_its_venv(project: Path) -> None:
+    """Its own .venv migrates it and passes its suite."""
+    python = project / ".venv" / "bin" / "python"
+    run([str(project / ".venv/bin/alembic"), "-c", str(project / "alembic.ini"), "upgrade", "head"])
+    result = run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project)
+    assert " passed" in result.stdout and "failed" not in result.stdout
+
+
 def failure_line(result: subprocess.CompletedProcess, alone: bool = False) -> str:
     """The one `FAILED:` line of a failed alembic command (the only line, if `alone`)."""
     assert result.returncode != 0

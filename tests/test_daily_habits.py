@@ -23,10 +23,13 @@ from .helpers import (
     BIN,
     SYSTEM_PATH,
     Baked,
+    assert_project_works_in_its_venv,
     bake,
+    bake_alone,
     bake_command,
     postgres_tables,
     run,
+    the_project,
     uv_only_path,
 )
 
@@ -84,12 +87,31 @@ def load_yaml(path: Path) -> dict:
 
 
 @pytest.fixture(scope="session")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Baked:
-    """The default project after `make install`, run as in CI: no uv, so venv + pip."""
-    project = bake(tmp_path_factory.mktemp("installed"))
-    assert not (project.path / ".venv").exists()  # the hook had what it needed
-    make(project.path, "install")
-    return project
+def readme_bake(
+    cookiecutter_alone: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Baked, subprocess.CompletedProcess]:
+    """The project as the README's first command makes it: cookiecutter alone in its
+    environment and no uv, so the hook builds the project's .venv with venv + pip."""
+    output = tmp_path_factory.mktemp("installed")
+    result = bake_alone(cookiecutter_alone, output, f"{cookiecutter_alone / 'bin'}:{SYSTEM_PATH}")
+    assert result.returncode == 0, result.stderr
+    path = the_project(output)
+    return Baked(path, path.name.replace("-", "_")), result
+
+
+@pytest.fixture(scope="session")
+def installed(readme_bake: tuple[Baked, subprocess.CompletedProcess]) -> Baked:
+    """That project, its .venv holding the project (editable) and its dev tools."""
+    return readme_bake[0]
+
+
+def test_the_readme_bake_builds_the_project_venv_with_pip(
+    readme_bake: tuple[Baked, subprocess.CompletedProcess],
+) -> None:
+    project, result = readme_bake
+    assert "using venv and pip (a minute or two" in result.stdout
+    assert len(project.versions) == 1
+    assert_project_works_in_its_venv(project.path)
 
 
 # --- Makefile -------------------------------------------------------------------------
@@ -126,7 +148,9 @@ def test_commands_use_python3_on_path_without_a_venv(project: Baked) -> None:
     assert override == "/opt/py/bin/python -m pytest"
 
 
-def test_install_makes_a_venv_with_the_project_and_its_dev_tools(installed: Baked) -> None:
+def test_the_venv_has_the_project_and_its_dev_tools_and_install_keeps_it(
+    installed: Baked,
+) -> None:
     python = installed.path / ".venv" / "bin" / "python"
     probe = "import alembic, pytest, ruff, sqlmodel, {0}; print({0}.__file__)"
     where = run([str(python), "-c", probe.format(installed.package)]).stdout.strip()

@@ -6,30 +6,19 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import SYSTEM_PATH, Baked, bake, bake_command, run, uv_only_path
+from .helpers import (
+    SYSTEM_PATH,
+    Baked,
+    assert_project_works_in_its_venv,
+    bake,
+    bake_alone,
+    bake_command,
+    run,
+    the_project,
+    uv_only_path,
+)
 
 UV = Path(sys.executable).parent / "uv"
-
-
-@pytest.fixture(scope="session")
-def cookiecutter_alone(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A virtual environment with cookiecutter and nothing of the project's stack."""
-    venv = tmp_path_factory.mktemp("cookiecutter-alone") / "venv"
-    run([str(UV), "venv", "--quiet", "--python", sys.executable, str(venv)])
-    run(
-        [
-            str(UV),
-            "pip",
-            "install",
-            "--quiet",
-            "--python",
-            str(venv / "bin/python"),
-            "cookiecutter==2.7.1",
-        ]
-    )
-    lacking = run([str(venv / "bin/python"), "-c", "import sqlmodel"], check=False)
-    assert lacking.returncode != 0
-    return venv
 
 
 @pytest.fixture(scope="session")
@@ -44,41 +33,12 @@ def stack_without_ruff(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv
 
 
-def bake_alone(venv: Path, output: Path, path: str, **env: str):
-    """Bake with the isolated cookiecutter CLI and a chosen PATH."""
-    command = bake_command(output)
-    command[0] = str(venv / "bin" / "cookiecutter")
-    return run(command, check=False, PATH=path, **env)
-
-
-def the_project(output: Path) -> Path:
-    (project,) = [p for p in output.iterdir() if p.is_dir()]
-    return project
-
-
-def assert_project_works_in_its_venv(project: Path) -> None:
-    python = project / ".venv" / "bin" / "python"
-    run([str(project / ".venv/bin/alembic"), "-c", str(project / "alembic.ini"), "upgrade", "head"])
-    result = run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project)
-    assert " passed" in result.stdout and "failed" not in result.stdout
-
-
 def test_bootstraps_the_project_venv_with_uv(cookiecutter_alone: Path, tmp_path: Path) -> None:
     path = f"{cookiecutter_alone / 'bin'}:{uv_only_path(tmp_path / 'uv-only')}:{SYSTEM_PATH}"
     output = tmp_path / "out"
     result = bake_alone(cookiecutter_alone, output, path)
     assert result.returncode == 0, result.stderr
     project = the_project(output)
-    assert len(list((project / "migrations/versions").glob("*.py"))) == 1
-    assert_project_works_in_its_venv(project)
-
-
-def test_bootstraps_the_project_venv_with_pip(cookiecutter_alone: Path, tmp_path: Path) -> None:
-    path = f"{cookiecutter_alone / 'bin'}:{SYSTEM_PATH}"
-    result = bake_alone(cookiecutter_alone, tmp_path, path)
-    assert result.returncode == 0, result.stderr
-    assert "using venv and pip (a minute or two" in result.stdout
-    project = the_project(tmp_path)
     assert len(list((project / "migrations/versions").glob("*.py"))) == 1
     assert_project_works_in_its_venv(project)
 
