@@ -47,15 +47,14 @@ def migration_limits(
 
     def duration(name: str, default: str) -> Duration:
         raw, source = setting(name, environ, env_file)
-        match = _DURATION.fullmatch(raw or default)
-        seconds = int(match[1]) * _SECONDS[match[2]] if match else 0
-        if not 0 < seconds <= _LONGEST_SECONDS:
-            raise SettingError(
-                f"{source} must be a duration with a unit, from 1ms to 24 days, such "
-                f"as 5s, 500ms or 2min; not {raw!r}"
-            )
-        assert match is not None
-        return Duration(f"{match[1]}{match[2]}", seconds)
+        if match := _DURATION.fullmatch(raw or default):
+            seconds = int(match[1]) * _SECONDS[match[2]]
+            if 0 < seconds <= _LONGEST_SECONDS:
+                return Duration(f"{match[1]}{match[2]}", seconds)
+        raise SettingError(
+            f"{source} must be a duration with a unit, from 1ms to 24 days, such "
+            f"as 5s, 500ms or 2min; not {raw!r}"
+        )
 
     return MigrationLimits(
         lock_timeout=duration("MIGRATION_LOCK_TIMEOUT", "5s"),
