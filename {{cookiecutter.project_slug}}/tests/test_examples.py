@@ -11,10 +11,16 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from {{ cookiecutter.package_name }} import crud
+from {{ cookiecutter.package_name }}.errors import Conflict, NotFound
 from {{ cookiecutter.package_name }}.models.examples import (
     Item,
+    ItemCreate,
     Order,
+    OrderCreate,
     User,
+    UserCreate,
+    UserUpdate,
 )
 
 
@@ -121,3 +127,32 @@ def test_order_status_defaults_to_pending_and_rejects_unknown_values(
 
 def test_isolation_each_test_starts_empty(session: Session) -> None:
     assert session.exec(select(User)).all() == []
+
+
+# crud.py: what the API calls, and what scripts use without it.
+
+
+def test_crud_creates_and_reads_back(session: Session) -> None:
+    user = crud.create_user(session, UserCreate(email="Ada@Example.com", name="Ada"))
+    assert user.id is not None and user.email == "ada@example.com"  # kept lowercase
+    order = crud.create_order(session, user.id, OrderCreate(total=Decimal("5.00")))
+    assert order.id is not None
+    crud.add_item(session, order.id, ItemCreate(sku="PEN", unit_price=Decimal("2.50")))
+
+    assert crud.list_orders(session, user.id) == [order]
+    assert [item.sku for item in crud.list_items(session, order.id)] == ["PEN"]
+    renamed = crud.update_user(session, user.id, UserUpdate(name="Ada L."))
+    assert renamed.name == "Ada L." and renamed.email == "ada@example.com"
+
+
+def test_crud_refusals_are_domain_errors(session: Session) -> None:
+    user = crud.create_user(session, UserCreate(email="ada@example.com", name="Ada"))
+    assert user.id is not None
+    with pytest.raises(Conflict, match="already exists"):
+        crud.create_user(session, UserCreate(email="ada@example.com", name="Ada 2"))
+    with pytest.raises(NotFound, match="user 999 does not exist"):
+        crud.create_order(session, 999, OrderCreate())
+    # After a refusal the session works on.
+    crud.delete_user(session, user.id)
+    with pytest.raises(NotFound):
+        crud.get_user(session, user.id)

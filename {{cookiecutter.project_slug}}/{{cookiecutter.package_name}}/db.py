@@ -1,14 +1,13 @@
-"""The application's engine and sessions (migrations open their own connection)."""
+"""The application's engine: `Session(get_engine())` (migrations open their own)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
-from sqlmodel import Session, create_engine
+from sqlmodel import create_engine
 
 from .settings import database_url
 
@@ -40,9 +39,3 @@ def _sqlite_begin(connection: Connection) -> None:
 def get_engine() -> Engine:
     """The process-wide engine, created on first use."""
     return create_db_engine()
-
-
-def get_session() -> Iterator[Session]:
-    """Yield a session bound to the process-wide engine (a FastAPI-style dependency)."""
-    with Session(get_engine()) as session:
-        yield session

@@ -1,29 +1,82 @@
 """Example tables: users place orders, and orders hold items.
 
-Delete this module (and tests/test_examples.py) when your own models arrive; the
-helpers in columns.py stay useful to them.
+Each subject is a family of classes, as in SQLModel's documentation: a base holding
+the fields every member shares, the table itself, and the shapes data takes on the way
+in (Create, Update) and out (Public). Only the table classes make tables; the others
+only validate.
+
+Delete this module (with crud.py{% if cookiecutter.include_api == "y" %}, api/routes/examples.py, tests/test_api.py{% endif %} and
+tests/test_examples.py) when your own models arrive; the helpers in columns.py stay
+useful to them.
 """
 
+import re
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated, Literal
 
+from pydantic import BeforeValidator, StringConstraints, WithJsonSchema
 from sqlalchemy import BigInteger, CheckConstraint, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
 from .columns import creation_time, primary_key
 
 ORDER_STATUSES = ("pending", "paid", "shipped", "cancelled")
+OrderStatus = Literal["pending", "paid", "shipped", "cancelled"]
+
+# Fields as clients send them, each checked exactly as its JSON schema says (so the
+# API's OpenAPI document never promises more or less than it accepts).
+# No NUL character anywhere: PostgreSQL cannot store one.
+_TEXT = r"^[^\x00]*$"
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=_TEXT)]
+Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_TEXT)]
+# One @ between parts without spaces or control characters (spelled out: `\s` means
+# other characters to JSON Schema than to pydantic); kept lowercase, so one address
+# is one user.
+_ADDRESS_PART = r"[^@\x00-\x20\x7f-\x9f]+"
+Email = Annotated[
+    str,
+    StringConstraints(
+        max_length=255, pattern=f"^{_ADDRESS_PART}@{_ADDRESS_PART}$", to_lower=True
+    ),
+]
+Quantity = Annotated[int, Field(gt=0, le=1_000_000)]
+# Money travels as a decimal string ("19.99"): a JSON number would pass through
+# binary floating point on the client's side. Python callers may pass a Decimal.
+MONEY = r"^(0|[1-9][0-9]{0,7})(\.[0-9]{1,2})?$"
 
 
-class User(SQLModel, table=True):
+def _money(value: object) -> object:
+    if isinstance(value, Decimal) or (
+        isinstance(value, str) and re.fullmatch(MONEY, value)
+    ):
+        return value
+    raise ValueError("money is a string of up to 8 digits and 2 decimals: '19.99'")
+
+
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_money),
+    Field(ge=0, max_digits=10, decimal_places=2),
+    WithJsonSchema({"type": "string", "pattern": MONEY, "examples": ["19.99"]}),
+]
+
+
+# Users ---------------------------------------------------------------------------
+
+
+class UserBase(SQLModel):
+    email: str = Field(max_length=255, unique=True, index=True)
+    name: str = Field(max_length=100)
+
+
+class User(UserBase, table=True):
     """Someone who places orders; known by a unique e-mail address."""
 
     # Plural table names: `user` and `order` are reserved words in SQL.
     __tablename__ = "users"
 
     id: int | None = primary_key()
-    email: str = Field(max_length=255, unique=True, index=True)
-    name: str = Field(max_length=100)
     created_at: datetime = creation_time()
 
     # The database deletes a user's orders (ON DELETE CASCADE); the ORM lets it.
@@ -32,7 +85,35 @@ class User(SQLModel, table=True):
     )
 
 
-class Order(SQLModel, table=True):
+class UserCreate(UserBase):
+    email: Email
+    name: Name
+
+
+class UserUpdate(SQLModel):
+    email: Email | None = None
+    name: Name | None = None
+
+
+class UserPublic(UserBase):
+    id: int
+    created_at: datetime
+
+
+# Orders --------------------------------------------------------------------------
+
+
+class OrderBase(SQLModel):
+    total: Decimal = Field(default=Decimal("0.00"), max_digits=10, decimal_places=2)
+    status: str = Field(
+        default="pending",
+        max_length=20,
+        index=True,
+        sa_column_kwargs={"server_default": "pending"},
+    )
+
+
+class Order(OrderBase, table=True):
     """A user's order: a money total kept exact, and where it stands."""
 
     __tablename__ = "orders"
@@ -47,13 +128,6 @@ class Order(SQLModel, table=True):
     user_id: int = Field(
         foreign_key="users.id", ondelete="CASCADE", index=True, sa_type=BigInteger
     )
-    total: Decimal = Field(default=Decimal("0.00"), max_digits=10, decimal_places=2)
-    status: str = Field(
-        default="pending",
-        max_length=20,
-        index=True,
-        sa_column_kwargs={"server_default": "pending"},
-    )
     created_at: datetime = creation_time()
 
     user: User = Relationship(back_populates="orders")
@@ -62,7 +136,32 @@ class Order(SQLModel, table=True):
     )
 
 
-class Item(SQLModel, table=True):
+class OrderCreate(OrderBase):
+    total: Money = Decimal("0.00")
+    status: OrderStatus = "pending"
+
+
+class OrderUpdate(SQLModel):
+    total: Money | None = None
+    status: OrderStatus | None = None
+
+
+class OrderPublic(OrderBase):
+    id: int
+    user_id: int
+    created_at: datetime
+
+
+# Items ---------------------------------------------------------------------------
+
+
+class ItemBase(SQLModel):
+    sku: str = Field(max_length=64)
+    quantity: int = Field(default=1, sa_type=BigInteger)
+    unit_price: Decimal = Field(max_digits=10, decimal_places=2)
+
+
+class Item(ItemBase, table=True):
     """One line of an order: a product (by SKU), how many, and at what price."""
 
     __tablename__ = "order_items"
@@ -76,8 +175,21 @@ class Item(SQLModel, table=True):
     order_id: int = Field(
         foreign_key="orders.id", ondelete="CASCADE", sa_type=BigInteger
     )
-    sku: str = Field(max_length=64)
-    quantity: int = Field(default=1, sa_type=BigInteger)
-    unit_price: Decimal = Field(max_digits=10, decimal_places=2)
 
     order: Order = Relationship(back_populates="items")
+
+
+class ItemCreate(ItemBase):
+    sku: Sku
+    quantity: Quantity = 1
+    unit_price: Money
+
+
+class ItemUpdate(SQLModel):
+    quantity: Quantity | None = None
+    unit_price: Money | None = None
+
+
+class ItemPublic(ItemBase):
+    id: int
+    order_id: int

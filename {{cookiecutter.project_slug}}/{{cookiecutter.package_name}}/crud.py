@@ -1,0 +1,152 @@
+"""Reading and writing the example models: sessions in use, with or without an API.
+
+Each function takes the session it works in and commits its own change, so a caller
+(a request handler, a script, a test) gets a finished change or an exception:
+`NotFound` when a row it names does not exist, `Conflict` when the database refuses
+the change (a duplicate e-mail address, a row deleted meanwhile). Replace it with your
+own when the example models go.
+"""
+
+from collections.abc import Sequence
+from typing import TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, col, select
+
+from .errors import Conflict, NotFound
+from .models.examples import (
+    Item,
+    ItemCreate,
+    ItemUpdate,
+    Order,
+    OrderCreate,
+    OrderUpdate,
+    User,
+    UserCreate,
+    UserUpdate,
+)
+
+# A TypeVar, not 3.12's `def f[Row]` syntax: the module runs on every Python the
+# project supports.
+Row = TypeVar("Row", bound=SQLModel)
+
+
+# Users ---------------------------------------------------------------------------
+
+
+def create_user(session: Session, data: UserCreate) -> User:
+    user = User.model_validate(data)
+    return _save(session, user, "a user with this e-mail address already exists")
+
+
+def get_user(session: Session, user_id: int) -> User:
+    return _get(session, User, user_id)
+
+
+def list_users(session: Session, offset: int = 0, limit: int = 50) -> Sequence[User]:
+    query = select(User).order_by(col(User.id))
+    return session.exec(query.offset(offset).limit(limit)).all()
+
+
+def update_user(session: Session, user_id: int, data: UserUpdate) -> User:
+    user = _get(session, User, user_id)
+    user.sqlmodel_update(data.model_dump(exclude_unset=True))
+    return _save(session, user, "a user with this e-mail address already exists")
+
+
+def delete_user(session: Session, user_id: int) -> None:
+    """Delete a user; the database deletes their orders and items (ON DELETE)."""
+    _delete(session, _get(session, User, user_id))
+
+
+# Orders --------------------------------------------------------------------------
+
+
+def create_order(session: Session, user_id: int, data: OrderCreate) -> Order:
+    order = Order.model_validate(data, update={"user_id": user_id})
+    session.add(order)
+    try:
+        session.commit()
+    except IntegrityError:
+        # An order's one reference is its user: no query beforehand to look for it
+        # (a hot path), the foreign key says so.
+        session.rollback()
+        raise NotFound(f"user {user_id} does not exist") from None
+    session.refresh(order)
+    return order
+
+
+def get_order(session: Session, order_id: int) -> Order:
+    return _get(session, Order, order_id)
+
+
+def list_orders(
+    session: Session, user_id: int, offset: int = 0, limit: int = 50
+) -> Sequence[Order]:
+    _get(session, User, user_id)
+    query = select(Order).where(Order.user_id == user_id).order_by(col(Order.id))
+    return session.exec(query.offset(offset).limit(limit)).all()
+
+
+def update_order(session: Session, order_id: int, data: OrderUpdate) -> Order:
+    order = _get(session, Order, order_id)
+    order.sqlmodel_update(data.model_dump(exclude_unset=True))
+    return _save(session, order, "the order was deleted meanwhile")
+
+
+def delete_order(session: Session, order_id: int) -> None:
+    _delete(session, _get(session, Order, order_id))
+
+
+# Items ---------------------------------------------------------------------------
+
+
+def add_item(session: Session, order_id: int, data: ItemCreate) -> Item:
+    _get(session, Order, order_id)
+    item = Item.model_validate(data, update={"order_id": order_id})
+    return _save(session, item, "the order already has an item with this SKU")
+
+
+def list_items(
+    session: Session, order_id: int, offset: int = 0, limit: int = 50
+) -> Sequence[Item]:
+    _get(session, Order, order_id)
+    query = select(Item).where(Item.order_id == order_id).order_by(col(Item.id))
+    return session.exec(query.offset(offset).limit(limit)).all()
+
+
+def update_item(session: Session, item_id: int, data: ItemUpdate) -> Item:
+    item = _get(session, Item, item_id)
+    item.sqlmodel_update(data.model_dump(exclude_unset=True))
+    return _save(session, item, "the item was deleted meanwhile")
+
+
+def delete_item(session: Session, item_id: int) -> None:
+    _delete(session, _get(session, Item, item_id))
+
+
+# Shared steps --------------------------------------------------------------------
+
+
+def _get(session: Session, model: type[Row], row_id: int) -> Row:  # noqa: UP047
+    row = session.get(model, row_id)
+    if row is None:
+        raise NotFound(f"{model.__name__.lower()} {row_id} does not exist")
+    return row
+
+
+def _save(session: Session, row: Row, conflict: str) -> Row:  # noqa: UP047
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:
+        # A unique key or a foreign key refused the row: the caller's data, not a bug.
+        session.rollback()
+        raise Conflict(conflict) from None
+    session.refresh(row)
+    return row
+
+
+def _delete(session: Session, row: SQLModel) -> None:
+    session.delete(row)
+    session.commit()

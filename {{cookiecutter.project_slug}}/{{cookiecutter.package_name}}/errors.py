@@ -1,0 +1,13 @@
+"""What the service's operations raise when a request cannot be carried out.
+
+Apart from crud.py (an example, deleted with the example models), so your own
+operations raise the same two, and the API answers them with 404 and 409 alike.
+"""
+
+
+class NotFound(LookupError):
+    """A row the caller named does not exist."""
+
+
+class Conflict(ValueError):
+    """The database refused the change: it contradicts rows already there."""
