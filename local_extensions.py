@@ -49,3 +49,24 @@ class ProjectFolderCheck(Extension):
         if source == PROJECT_FOLDER:
             return "{{ cookiecutter.project_slug | project_folder }}"
         return source
+
+
+def python_string(value: str) -> str:
+    """`value` as a Python string literal, quoted as `ruff format` leaves it.
+
+    Jinja's tojson always uses double quotes; ruff turns a string holding more double
+    than single quotes to single quotes, so a generated project would fail its own
+    `make lint` on a description with quotes in it.
+    """
+    body = value.replace("\\", "\\\\")
+    if value.count('"') > value.count("'"):
+        return "'" + body.replace("'", "\\'") + "'"
+    return '"' + body.replace('"', '\\"') + '"'
+
+
+class PythonString(Extension):
+    """The `python_string` filter, for text answers written into Python code."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        environment.filters["python_string"] = python_string

@@ -34,6 +34,13 @@ NEEDED_MODULES = (
 INSTALL_TIMEOUT = 900
 TIMEOUT = 300
 DOCKER_FILES = ("Dockerfile", "compose.yaml", ".dockerignore")
+# The HTTP API and its tests; the package keeps crud.py, which works without it.
+API_FILES = (
+    "{{ cookiecutter.package_name }}/api",
+    "tests/test_api.py",
+    "tests/test_health.py",
+    "tests/test_security.py",
+)
 
 
 class HookFailure(Exception):
@@ -177,17 +184,25 @@ def finish_by_hand(project: Path, reason: str) -> None:
     )
 
 
-def remove_docker_files(project: Path) -> None:
-    """Delete the container files when the user answered include_docker=n."""
+def remove_unwanted_files(project: Path) -> None:
+    """Delete what the user answered no to: the API, the container files."""
+    unwanted: list[str] = []
+    if CONTEXT.get("include_api", "y") == "n":
+        unwanted += API_FILES
     if CONTEXT.get("include_docker", "y") == "n":
-        for name in DOCKER_FILES:
-            (project / name).unlink(missing_ok=True)
+        unwanted += DOCKER_FILES
+    for name in unwanted:
+        path = project / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def main(project: Path | None = None) -> int:
     """Write the initial migration unless the project already has one."""
     project = project or Path.cwd()
-    remove_docker_files(project)
+    remove_unwanted_files(project)
     if existing_revisions(project):
         print("migrations/versions already has revisions: no new initial migration written.")
         return 0

@@ -1,0 +1,84 @@
+"""Readiness knows the schema: 200 only when the database is at the head revision.
+
+These hold for any models: keep them when the examples go.
+"""
+
+from pathlib import Path
+
+import pytest
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+
+from {{ cookiecutter.package_name }}.api import create_app
+from {{ cookiecutter.package_name }}.api.deps import database
+from {{ cookiecutter.package_name }}.api.health import head_revision
+from {{ cookiecutter.package_name }}.settings import SettingError
+
+from .conftest import ALEMBIC_INI
+
+
+def the_head() -> str:
+    """The head revision as Alembic itself computes it from the history."""
+    head = ScriptDirectory.from_config(Config(str(ALEMBIC_INI))).get_current_head()
+    assert head is not None
+    return head
+
+
+def probe(engine: Engine) -> tuple[int, dict[str, str | None]]:
+    # Tokens guard the API, never the probes: the orchestrator has none.
+    app = create_app(tokens=("a-token-the-probe-does-not-send",))
+    app.dependency_overrides[database] = lambda: engine
+    with TestClient(app) as client:
+        response = client.get("/health/ready")
+    return response.status_code, response.json()
+
+
+def test_live_answers_without_the_database(tmp_path: Path) -> None:
+    app = create_app(tokens=("a-token-the-probe-does-not-send",))
+    app.dependency_overrides[database] = lambda: create_engine("sqlite:////no/such/db")
+    with TestClient(app) as client:
+        assert client.get("/health/live").json() == {"status": "alive"}
+
+
+def test_ready_at_head(migrated_engine: Engine) -> None:
+    status, body = probe(migrated_engine)
+    assert status == 200, body
+    assert body["current"] == body["expected"] == the_head()
+
+
+def test_not_ready_before_any_migration(tmp_path: Path) -> None:
+    status, body = probe(create_engine(f"sqlite:///{tmp_path / 'empty.db'}"))
+    assert status == 503
+    assert body["current"] is None and body["expected"] == the_head()
+    assert "alembic upgrade head" in str(body["detail"])
+
+
+def test_not_ready_at_another_revision(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'behind.db'}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE alembic_version (version_num TEXT)"))
+        connection.execute(text("INSERT INTO alembic_version VALUES ('0123abcd')"))
+    status, body = probe(engine)
+    assert status == 503
+    assert body["current"] == "0123abcd" and body["expected"] == the_head()
+
+
+def test_not_ready_when_the_database_does_not_answer() -> None:
+    # A closed port and a password: the answer says why, and never shows the password.
+    engine = create_engine("postgresql+psycopg2://app:s3cr3t-pw@127.0.0.1:9/app")
+    status, body = probe(engine)
+    assert status == 503
+    assert body["detail"] == "the database does not answer"
+    assert "s3cr3t" not in str(body)
+
+
+def test_the_head_file_names_the_head() -> None:
+    assert head_revision() == the_head()
+
+
+def test_a_missing_head_file_is_refused_in_one_line(tmp_path: Path) -> None:
+    with pytest.raises(SettingError, match="make migration-head"):
+        create_app(head_file=tmp_path / "head.txt", tokens=())

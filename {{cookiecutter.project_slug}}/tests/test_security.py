@@ -1,0 +1,130 @@
+"""Only callers with a token get in: every route but /health/* wants one of API_TOKENS.
+
+The routes are read from the app (its OpenAPI schema), not listed here: these hold
+for your routes too.
+"""
+
+import logging
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi import APIRouter
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
+
+from {{ cookiecutter.package_name }}.api import create_app, routes
+from {{ cookiecutter.package_name }}.api.__main__ import main
+from {{ cookiecutter.package_name }}.api.deps import database
+from {{ cookiecutter.package_name }}.api.security import configured_tokens
+
+TOKENS = ("first-token-0123456789", "second-token-9876543210")
+# A route of the tests' own beside the app's: the checks hold with no routes yet.
+probe = APIRouter()
+
+
+@probe.get("/probe-for-the-tests")
+async def probe_route() -> dict[str, str]:
+    return {"status": "in"}
+
+
+APP = create_app(tokens=TOKENS, routers=[probe, *routes.routers()])
+# An empty database: a request that gets past the token fails there (503), never 401.
+APP.dependency_overrides[database] = lambda: create_engine("sqlite://")
+GUARDED = [
+    (method.upper(), path)
+    for path, operations in APP.openapi()["paths"].items()
+    if not path.startswith("/health/")
+    for method in operations
+]
+REFUSED = {
+    "absent": {},
+    "not bearer": {"Authorization": f"Basic {TOKENS[0]}"},
+    "empty": {"Authorization": "Bearer "},
+    "malformed": {"Authorization": "Bearer\x7f"},
+    "wrong": {"Authorization": "Bearer not-a-token"},
+    "a prefix": {"Authorization": f"Bearer {TOKENS[0][:-1]}"},
+}
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[TestClient]:
+    with TestClient(APP) as client:
+        yield client
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "1", path)
+
+
+def test_the_apps_routes_are_all_checked() -> None:
+    assert ("GET", "/probe-for-the-tests") in GUARDED
+    served = {path for _, path in GUARDED}
+    declared = {
+        route.path
+        for router in routes.routers()
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    }
+    assert declared <= served
+
+
+@pytest.mark.parametrize(("method", "path"), GUARDED)
+def test_every_route_refuses_each_kind_of_bad_token_alike(
+    client: TestClient, method: str, path: str
+) -> None:
+    answers = set()
+    for headers in REFUSED.values():
+        response = client.request(method, concrete(path), headers=headers, json={})
+        assert response.status_code == 401, (method, path, headers)
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+        answers.add(response.text)
+    assert len(answers) == 1  # nothing tells the kinds apart
+
+
+@pytest.mark.parametrize("token", TOKENS)
+def test_each_token_gets_in_and_health_needs_none(
+    client: TestClient, token: str
+) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    response = client.get("/probe-for-the-tests", headers=headers)
+    assert response.status_code == 200, response.text
+    assert client.get("/health/live").status_code == 200
+
+
+def test_openapi_declares_the_bearer_scheme_on_every_guarded_route(
+    client: TestClient,
+) -> None:
+    schema = client.get("/openapi.json").json()
+    schemes = schema["components"]["securitySchemes"]
+    assert [s["scheme"] for s in schemes.values() if s["type"] == "http"] == ["bearer"]
+    for method, path in GUARDED:
+        operation = schema["paths"][path][method.lower()]
+        assert operation["security"] and "401" in operation["responses"], (method, path)
+    assert "security" not in schema["paths"]["/health/ready"]["get"]
+
+
+def test_tokens_never_reach_a_log_line(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client.get("/health/live", headers={"Authorization": f"Bearer {TOKENS[0]}"})
+    client.get("/probe-for-the-tests", headers={"Authorization": "Bearer guess"})
+    assert caplog.records  # something was logged, and none of it is a token
+    assert not any(token in caplog.text for token in (*TOKENS, "guess"))
+
+
+def test_tokens_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("API_TOKENS", " one , two,, ")
+    assert configured_tokens() == ("one", "two")
+
+
+def test_an_open_api_is_refused_beyond_this_machine(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("API_TOKENS", " ")  # set, but empty: no tokens
+    monkeypatch.delenv("API_OPEN", raising=False)
+    assert main(["--host", "0.0.0.0"]) == 2  # refused before any server starts
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "Refusing to serve an open API on 0.0.0.0" in line and "API_OPEN=1" in line

@@ -1,0 +1,43 @@
+"""The HTTP API: `create_app()` builds it, `app` is what a server imports.
+
+Serve it with `make run` in development; __main__.py is the server's entry point. The
+OpenAPI schema is at /openapi.json and its pages at /docs.
+"""
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, FastAPI
+
+from . import errors, health, routes, security
+
+
+def create_app(
+    head_file: Path = health.HEAD_FILE,
+    tokens: tuple[str, ...] | None = None,
+    routers: Iterable[APIRouter] | None = None,
+) -> FastAPI:
+    """The API, its readiness probe expecting the head recorded in `head_file`.
+
+    `tokens` (default: API_TOKENS) are the bearer tokens every route but /health/*
+    requires; with none, the API is open (the entry point decides where that is safe).
+    `routers` (default: those of routes/) are served behind the tokens.
+    """
+    app = FastAPI(
+        title={{ cookiecutter.project_name | python_string }},
+        description={{ cookiecutter.description | python_string }},
+        version="0.1.0",
+    )
+    app.state.head_revision = health.head_revision(head_file)
+    app.state.api_tokens = security.configured_tokens() if tokens is None else tokens
+    errors.install(app)
+    app.include_router(health.router)
+    guarded = [Depends(security.require_token)]
+    for router in routes.routers() if routers is None else routers:
+        app.include_router(
+            router, dependencies=guarded, responses=errors.responses(401)
+        )
+    return app
+
+
+app = create_app()

@@ -1,0 +1,89 @@
+"""Serve the API with uvicorn (`--help` lists the options; `make run` uses it).
+
+Settings are checked before the server starts, so a bad DATABASE_URL or a missing
+head file is one line here rather than a traceback per worker. So is an open API
+(no API_TOKENS) on an address other machines reach: it is refused unless API_OPEN
+says so, and on this machine only (the default host) it is allowed, with a warning.
+"""
+
+import argparse
+import ipaddress
+import os
+import sys
+from typing import Any
+
+import uvicorn
+
+from ..settings import PROJECT_ROOT, SettingError, database_url
+from .health import head_revision
+from .security import OPEN, TOKENS, configured_tokens, open_api_chosen
+
+DEFAULT_PORT = 8000
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=f"python -m {__package__}")
+    parser.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=os.environ.get("PORT") or str(DEFAULT_PORT),
+        help=f"default: PORT, else {DEFAULT_PORT}",
+    )
+    parser.add_argument(
+        "--reload", action="store_true", help="restart when the code changes"
+    )
+    return parser.parse_args(argv)
+
+
+def this_machine_only(host: str) -> bool:
+    """Whether `host` is a loopback address, reachable from this machine alone."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        database_url()
+        head_revision()
+        guarded = bool(configured_tokens())
+        open_by_choice = open_api_chosen()
+    except SettingError as exc:
+        print(f"Cannot start the API: {exc}", file=sys.stderr)
+        return 2
+    if not guarded and not open_by_choice and not this_machine_only(args.host):
+        print(
+            f"Refusing to serve an open API on {args.host}: set {TOKENS} (comma-"
+            f"separated bearer tokens), or {OPEN}=1 to serve without tokens on purpose",
+            file=sys.stderr,
+        )
+        return 2
+    if not guarded:
+        print(
+            f"{TOKENS} is not set: the API on {args.host}:{args.port} is open to "
+            "anyone who can reach it",
+            file=sys.stderr,
+        )
+    # A new revision rewrites migrations/head.txt: a reload then expects it.
+    watch = ["{{ cookiecutter.package_name }}", "migrations"]
+    reload: dict[str, Any] = (
+        {
+            "reload": True,
+            "reload_dirs": [str(PROJECT_ROOT / folder) for folder in watch],
+            "reload_includes": ["*.py", "head.txt"],
+        }
+        if args.reload
+        else {}
+    )
+    app = "{{ cookiecutter.package_name }}.api:app"
+    uvicorn.run(app, host=args.host, port=args.port, **reload)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""What route handlers ask for: the engine, a session per request, a page of rows."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Path, Query
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from ..db import get_engine
+
+# The largest id or offset a BIGINT holds: larger ones are refused as invalid input
+# (422), not passed on to the database to overflow there.
+BIGINT_MAX = 2**63 - 1
+PAGE_LIMIT_MAX = 100
+
+
+# Both are async on purpose: FastAPI runs a plain `def` dependency in its thread
+# pool, a hop per dependency per request. Making the engine or a session does no I/O;
+# only closing the session may (its connection goes back to the pool with a
+# ROLLBACK), so that one step still runs in the pool.
+async def database() -> Engine:
+    """The engine requests use; the one place tests swap for their own database."""
+    return get_engine()
+
+
+async def session(
+    engine: Annotated[Engine, Depends(database)],
+) -> AsyncIterator[Session]:
+    """A session for one request, closed (its connection back in the pool) after it."""
+    db = Session(engine)
+    try:
+        yield db
+    finally:
+        await run_in_threadpool(db.close)
+
+
+class Page(BaseModel):
+    """Which rows of a list: `limit` is bounded, so no request reads a whole table."""
+
+    offset: int = 0
+    limit: int = 50
+
+
+async def page(
+    offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
+    limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = 50,
+) -> Page:
+    return Page(offset=offset, limit=limit)
+
+
+DatabaseDep = Annotated[Engine, Depends(database)]
+SessionDep = Annotated[Session, Depends(session)]
+PageDep = Annotated[Page, Depends(page)]
+RowId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]

@@ -1,0 +1,107 @@
+"""HTTP answers to errors: the client's mistakes get 4xx, ours a 500 that tells nothing.
+
+Operations say what went wrong in the service's terms (NotFound and Conflict, from
+../errors.py); this maps them to status codes and documents each in the OpenAPI
+schema. Database errors never reach a client as text: their messages hold SQL and
+parameters.
+"""
+
+import logging
+from typing import Any, cast
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+from sqlalchemy.exc import DataError, OperationalError
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
+
+from ..errors import Conflict, NotFound
+
+log = logging.getLogger(__name__)
+
+
+class ErrorBody(BaseModel):
+    """Every error but a validation error: one sentence saying what went wrong."""
+
+    detail: str
+
+
+_DESCRIPTIONS = {
+    400: "The body is not JSON",
+    401: "A valid bearer token is required",
+    404: "A row the request names does not exist",
+    409: "The change contradicts rows already there",
+    503: "The database is unavailable; retry later",
+}
+
+
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI documentation of the error codes a route may answer with."""
+    return {
+        code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in codes
+    }
+
+
+def _error(status: int, detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+async def _not_found(_request: Request, exc: Exception) -> JSONResponse:
+    return _error(404, str(exc))
+
+
+async def _conflict(_request: Request, exc: Exception) -> JSONResponse:
+    return _error(409, str(exc))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    exc = cast(HTTPException, exc)  # registered for HTTPException alone
+    response = await http_exception_handler(request, exc)
+    if exc.status_code == 405:
+        # Starlette names the methods of the first route on the path only; a client
+        # (and the OpenAPI schema) expects every method the path has.
+        methods = {
+            method
+            for route in request.app.router.routes
+            if route.matches(request.scope)[0] is not Match.NONE
+            for method in getattr(route, "methods", None) or ()
+        }
+        response.headers["Allow"] = ", ".join(sorted(methods))
+    return response
+
+
+async def _value_out_of_range(_request: Request, exc: Exception) -> JSONResponse:
+    # A value the validation let through but the column cannot hold: the client's
+    # input, so 422 in the shape FastAPI gives every validation error.
+    log.warning("The database refused a value: %s", type(exc.__cause__ or exc).__name__)
+    error = {
+        "loc": ["body"],
+        "msg": "a value does not fit its column",
+        "type": "value_error",
+    }
+    return JSONResponse({"detail": [error]}, status_code=422)
+
+
+async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    log.error("The database is unavailable: %s", type(exc.__cause__ or exc).__name__)
+    response = _error(503, "the database is unavailable; retry later")
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+async def _internal_error(_request: Request, exc: Exception) -> JSONResponse:
+    # The traceback goes to the server's log (uvicorn prints it); the client learns
+    # nothing about the code, its SQL or its settings.
+    return _error(500, "internal server error")
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on an app."""
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(NotFound, _not_found)
+    app.add_exception_handler(Conflict, _conflict)
+    app.add_exception_handler(DataError, _value_out_of_range)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(Exception, _internal_error)

@@ -1,0 +1,66 @@
+"""Who may call the API: a bearer token from API_TOKENS on every route but /health/*.
+
+Tokens are compared in constant time, each of them every time, so an answer's timing
+says nothing about how close a guess came. A missing, malformed or wrong token gets
+the same 401; no token is ever logged or echoed. Small on purpose: replace it with
+your identity provider's scheme when you have one, and keep the same dependency.
+"""
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from ..settings import setting
+
+TOKENS = "API_TOKENS"
+# An explicit choice to serve without tokens beyond this machine (see __main__.py).
+OPEN = "API_OPEN"
+
+# auto_error=False: this module gives the one 401, whatever was wrong with the header.
+_bearer = HTTPBearer(
+    auto_error=False,
+    description=f"One of the tokens in {TOKENS} (comma-separated)",
+)
+_REFUSED = HTTPException(
+    status_code=401,
+    detail="a valid bearer token is required",
+    headers={"WWW-Authenticate": "Bearer"},
+)
+
+
+def configured_tokens() -> tuple[str, ...]:
+    """The tokens API_TOKENS lists (environment, then .env); () when it is unset."""
+    raw, _ = setting(TOKENS)
+    return tuple(token.strip() for token in raw.split(",") if token.strip())
+
+
+def open_api_chosen() -> bool:
+    """Whether the operator set API_OPEN to serve without tokens on purpose."""
+    value, _ = setting(OPEN)
+    return value.lower() in ("1", "true", "yes")
+
+
+def _matches(presented: str, tokens: tuple[str, ...]) -> bool:
+    given = presented.encode()
+    found = False
+    for token in tokens:  # every token, every time: no early exit to time
+        found |= hmac.compare_digest(given, token.encode())
+    return found
+
+
+async def require_token(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Refuse the request unless it carries one of the app's tokens (none: open).
+
+    Async, though it waits on nothing: a plain `def` would cost every request a hop
+    through FastAPI's thread pool.
+    """
+    tokens: tuple[str, ...] = request.app.state.api_tokens
+    if not tokens:
+        return  # no tokens configured: the entry point allowed an open API
+    if credentials is None or not _matches(credentials.credentials, tokens):
+        raise _REFUSED
