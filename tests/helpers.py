@@ -1,12 +1,19 @@
 """Baking projects and driving their CLIs, for the tests."""
 
+import json
 import os
 import re
+import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 
@@ -22,6 +29,16 @@ SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 # How the worked examples in docs/examples/ leave down_revision for the user to set.
 EXAMPLE_DOWN_REVISION = (
     "down_revision: str | Sequence[str] | None = None  # set to your current head"
+)
+
+
+# What the generated README's "Your own models" deletes when the examples go.
+EXAMPLE_FILES = (
+    "{package}/models/examples.py",
+    "{package}/crud.py",
+    "{package}/api/routes/examples.py",
+    "tests/test_examples.py",
+    "tests/test_api.py",
 )
 
 
@@ -65,6 +82,11 @@ class Baked:
             text = text.replace(old, new)
         (self.path / "migrations" / "versions" / f"{name}.py").write_text(text)
         return re.search(r'^revision: str = "(\w+)"', text, re.M).group(1)
+
+    def remove_examples(self) -> None:
+        """Delete what the README says goes with the example models."""
+        for name in EXAMPLE_FILES:
+            (self.path / name.format(package=self.package)).unlink(missing_ok=True)
 
     def alembic(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess:
         """Run the real alembic CLI on this project, from another directory."""
@@ -175,3 +197,71 @@ def postgres_rows(url: str, sql: str, args: tuple = ()) -> list[tuple]:
 def postgres_tables(url: str) -> set[str]:
     rows = postgres_rows(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
     return {name for (name,) in rows}
+
+
+# --- Servers the tests start (make run, the image's command) ---------------------------
+
+STARTUP_TIMEOUT = 60
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """A running `make run`: its base URL and, once stopped, what it logged."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def call(
+        self, method: str, path: str, body: Any = None, token: str | None = None
+    ) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if token is not None:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                raw = response.read()
+                return response.status, json.loads(raw) if raw else None
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    def wait_until_up(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.stop()
+            try:
+                if self.call("GET", "/health/live")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError(f"make run never answered:\n{self.stop()}")
+
+    def stop(self) -> str:
+        if self.process.poll() is None:
+            # make, uvicorn's reloader and its server share one process group.
+            os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=30)
+        return self.log.read_text(errors="replace")
+
+
+def start_server(command: list[str], port: int, cwd: Path, log: Path, **env: str) -> Server:
+    """Start a server in a process group of its own, its output in `log` (not a pipe:
+    a full pipe would block it)."""
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=clean_env(**env),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return Server(f"http://127.0.0.1:{port}", process, log)

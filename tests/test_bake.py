@@ -21,7 +21,8 @@ SUPPORTED_COMBINATIONS = [
     {"project_name": "x", "package_name": "a_package_name_as_long_as_may_be_allowed"},
     {"project_name": "Ünïcode Shop", "author_name": "Zoë O'Brien"},
     {"database": "sqlite", "include_docker": "n"},
-    {"database": "postgresql", "include_docker": "n", "python_version": "3.12"},
+    {"database": "sqlite", "include_api": "n"},
+    {"database": "postgresql", "include_docker": "n", "include_api": "n", "python_version": "3.12"},
 ]
 TEMPLATE_MARKUP = re.compile(r"{{|}}|{%|%}|cookiecutter\.")
 # GitHub Actions expressions, ${{ ... }}: meant to survive rendering (escaped in the template).
@@ -62,7 +63,10 @@ def test_project_passes_ruff(baked: Baked) -> None:
 
 
 # Each folder one audience: the service, what Alembic runs, developer commands.
-SERVICE = {"__init__.py", "settings.py", "db.py"}
+SERVICE = {"__init__.py", "settings.py", "db.py", "errors.py", "crud.py"}
+API = {"__init__.py", "__main__.py", "deps.py", "errors.py", "health.py", "security.py"}
+ROUTES = {"__init__.py", "examples.py"}
+API_TESTS = {"test_api.py", "test_health.py", "test_security.py"}
 MODELS = {"__init__.py", "columns.py", "examples.py"}
 MIGRATION_RUNTIME = {
     "__init__.py",
@@ -90,8 +94,15 @@ def file_names(folder: Path) -> set[str]:
     return {path.name for path in folder.iterdir() if path.is_file()}
 
 
-def test_each_folder_holds_one_audience(baked: Baked) -> None:
+def test_each_folder_holds_one_audience(baked: Baked, answers: dict[str, str]) -> None:
     assert file_names(baked.path / baked.package) == SERVICE
+    with_api = answers.get("include_api", "y") == "y"
+    api = baked.path / baked.package / "api"
+    assert api.exists() is with_api
+    if with_api:
+        assert file_names(api) == API
+        assert file_names(api / "routes") == ROUTES
+    assert (file_names(baked.path / "tests") >= API_TESTS) is with_api
     assert file_names(baked.path / baked.package / "models") == MODELS
     assert file_names(baked.path / "migrations") == MIGRATION_RUNTIME
     assert file_names(baked.path / "tools") == TOOLS
@@ -131,7 +142,7 @@ def test_readme_layout_names_every_file_and_whose_it_is(baked: Baked) -> None:
         assert room in layout
 
 
-def test_pyproject_declares_the_stack(baked: Baked) -> None:
+def test_pyproject_declares_the_stack(baked: Baked, answers: dict[str, str]) -> None:
     pyproject = tomllib.loads((baked.path / "pyproject.toml").read_text())
     runtime = " ".join(pyproject["project"]["dependencies"])
     dev = " ".join(pyproject["project"]["optional-dependencies"]["dev"])
@@ -139,6 +150,23 @@ def test_pyproject_declares_the_stack(baked: Baked) -> None:
         assert package in runtime
     for package in ("pytest", "ruff"):
         assert package in dev
+    # Without the API, nothing of it is installed.
+    with_api = answers.get("include_api", "y") == "y"
+    assert ("fastapi" in runtime and "uvicorn" in runtime) is with_api
+    assert ("httpx" in dev) is with_api
+
+
+API_WORDS = ("fastapi", "uvicorn", "make run", "/health/ready")
+
+
+def test_the_api_is_named_exactly_when_chosen(baked: Baked, answers: dict[str, str]) -> None:
+    named = {
+        word
+        for path in project_files(baked.path)
+        for word in API_WORDS
+        if word in path.read_text(encoding="utf-8").lower()
+    }
+    assert named == (set(API_WORDS) if answers.get("include_api", "y") == "y" else set())
 
 
 def test_gitignore_keeps_secrets_and_local_state_out(baked: Baked) -> None:

@@ -27,8 +27,10 @@ from .helpers import (
     bake,
     bake_alone,
     bake_command,
+    free_port,
     postgres_tables,
     run,
+    start_server,
     the_project,
     uv_only_path,
 )
@@ -46,6 +48,7 @@ DAILY_TARGETS = {
     "downgrade",
     "check",
     "history",
+    "run",
 }
 # A model no migration describes yet, in a module of its own (found by itself).
 NEW_MODEL = '''"""Notes (added by a test)."""
@@ -435,11 +438,13 @@ def commented_defaults(project: Baked) -> dict[str, str]:
     return dict(re.findall(r"^# (\w+)=(.*)$", text, re.M))
 
 
-def test_dockerfile_uses_the_projects_python_and_migrates_by_default(baked_sqlite: Baked) -> None:
+def test_dockerfile_uses_the_projects_python_and_serves_the_api(baked_sqlite: Baked) -> None:
     steps = dockerfile(baked_sqlite)
     assert ("ARG", "PYTHON_VERSION=3.11") in steps
     assert ("FROM", "python:${PYTHON_VERSION}-slim") in steps
-    assert steps[-1] == ("CMD", '["alembic", "upgrade", "head"]')
+    serve = ["python", "-m", f"{baked_sqlite.package}.api", "--host", "0.0.0.0", "--port", "8000"]
+    assert steps[-1] == ("CMD", json.dumps(serve))
+    assert ("EXPOSE", "8000") in steps
     (user,) = [arguments for instruction, arguments in steps if instruction == "USER"]
     assert user not in ("root", "0")
     uv_version = run([str(BIN / "uv"), "--version"]).stdout.split()[1]
@@ -509,12 +514,39 @@ def test_dockerfile_and_compose_commands_work_outside_docker(
         run(["sh", "-c", command], cwd=context, **env)
 
     services = compose(project)["services"]
-    (cmd,) = [json.loads(arguments) for instruction, arguments in steps if instruction == "CMD"]
-    assert services["migrate"]["command"] == cmd
-    migrated = run(cmd, cwd=context, DATABASE_URL=postgres_url, **env)
+    migrate = services["migrate"]["command"]
+    migrated = run(migrate, cwd=context, DATABASE_URL=postgres_url, **env)
     assert "Running upgrade" in migrated.stderr
-    app = run(services["app"]["command"], cwd=context, DATABASE_URL=postgres_url, **env)
-    assert app.stdout.strip() == "Connected to the migrated database: 0 users."
+
+    # The image's command serves the API; compose's healthcheck finds it ready.
+    (cmd,) = [json.loads(arguments) for instruction, arguments in steps if instruction == "CMD"]
+    port = str(free_port())
+    cmd = [port if part == "8000" else part for part in cmd]
+    check = [part.replace(":8000/", f":{port}/") for part in services["app"]["healthcheck"]["test"]]
+    assert check[0] == "CMD"
+    # Without API_TOKENS the image refuses to start, in one line, before serving.
+    refused = run(cmd, check=False, cwd=context, DATABASE_URL=postgres_url, **env)
+    assert refused.returncode == 2
+    (line,) = (refused.stdout + refused.stderr).strip().splitlines()
+    assert line.startswith("Refusing to serve an open API on 0.0.0.0") and "API_TOKENS" in line
+    token = "a-long-random-token-for-this-test"
+    server = start_server(
+        cmd,
+        int(port),
+        context,
+        tmp_path / "app.log",
+        DATABASE_URL=postgres_url,
+        API_TOKENS=token,
+        **env,
+    )
+    try:
+        server.wait_until_up()
+        run(check[1:], cwd=context, **env)
+        assert server.call("GET", "/users")[0] == 401
+        assert server.call("GET", "/users", token=token) == (200, [])
+    finally:
+        log = server.stop()
+    assert token not in log
 
 
 def test_compose_starts_db_then_migrations_then_app(baked_sqlite: Baked) -> None:
@@ -531,6 +563,9 @@ def test_compose_starts_db_then_migrations_then_app(baked_sqlite: Baked) -> None
     assert app["depends_on"] == {"migrate": {"condition": "service_completed_successfully"}}
     assert "restart" not in migrate  # one-shot
 
+    # The tokens reach the API alone: migrations have no use for them.
+    assert app["environment"]["API_TOKENS"] == "${API_TOKENS:-}"
+    assert "API_TOKENS" not in migrate["environment"]
     for service in (migrate, app):
         assert service["build"] == "."
         url = make_url(interpolate(service["environment"]["DATABASE_URL"]))
@@ -547,19 +582,32 @@ def test_compose_starts_db_then_migrations_then_app(baked_sqlite: Baked) -> None
 
     (volume,) = db["volumes"]
     assert volume.split(":")[0] in compose(baked_sqlite)["volumes"]
-    assert db["ports"] == ["127.0.0.1:${POSTGRES_PORT:-5432}:5432"]
-    command = app["command"]
-    assert command[:2] == ["python", "-c"]
-    assert f"from {baked_sqlite.package}.models.examples import User" in command[2]
+    assert "ports" not in db  # only the stack's services reach the database
+    # The API, on this machine only, healthy once ready (the image's command serves it).
+    assert "command" not in app
+    assert app["ports"] == ["127.0.0.1:${APP_PORT:-8000}:8000"]
+    assert "/health/ready" in " ".join(app["healthcheck"]["test"])
+    assert migrate["command"] == ["alembic", "upgrade", "head"]
 
 
 def test_compose_variables_are_documented_with_the_same_defaults(baked_sqlite: Baked) -> None:
     text = (baked_sqlite.path / "compose.yaml").read_text()
     used = {name: default for name, default in COMPOSE_VARIABLE.findall(text)}
-    assert set(used) == {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "POSTGRES_PORT"}
+    assert set(used) == {
+        "POSTGRES_USER",
+        "POSTGRES_PASSWORD",
+        "POSTGRES_DB",
+        "APP_PORT",
+        "API_TOKENS",
+        "API_OPEN",
+    }
     documented = commented_defaults(baked_sqlite)
     for name, default in used.items():
-        assert documented.get(name) == default, name
+        if default:
+            assert documented.get(name) == default, name
+        else:  # unset by default: documented with a placeholder at most
+            assert name in documented, name
+    assert documented["API_TOKENS"] == "replace-with-a-long-random-token"
 
 
 def test_without_docker_the_container_files_and_their_docs_are_left_out(
@@ -646,7 +694,7 @@ def test_readme_covers_the_daily_habits(baked_sqlite: Baked) -> None:
         assert f"`make {target}" in readme, target
     for name in variables_read(baked_sqlite):
         assert f"`{name}`" in readme, name
-    assert "stand-in" in readme  # the app service is honest about what it is
+    assert "/health/ready" in readme  # compose's app is the API, healthy when ready
 
 
 def test_values_given_to_make_are_never_run(project: Baked, tmp_path: Path) -> None:

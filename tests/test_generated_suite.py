@@ -89,8 +89,7 @@ def test_swapping_the_example_models_for_your_own_keeps_the_suite_green(
     project: Baked, tmp_path: Path
 ) -> None:
     models = project.path / project.package / "models"
-    (models / "examples.py").unlink()
-    (project.path / "tests" / "test_examples.py").unlink()
+    project.remove_examples()
     (models / "notes.py").write_text(NOTES_MODULE)  # found without an import anywhere
     database = f"sqlite:///{tmp_path / 'swap.db'}"
     project.alembic("upgrade", "head", DATABASE_URL=database)

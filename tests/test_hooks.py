@@ -120,8 +120,8 @@ def test_every_import_name_the_project_installs_is_refused(pre_gen: ModuleType) 
     # The project's real dependency closure (dev tools included), read from what is
     # installed here, against the hook's list: no name that shadows may slip through.
     pyproject = (TEMPLATE / "{{cookiecutter.project_slug}}" / "pyproject.toml").read_text()
-    wanted = re.findall(r'^\s+"([A-Za-z0-9_.-]+)[><=~!]', pyproject, re.M)
-    assert "sqlmodel" in wanted and "pytest" in wanted
+    wanted = re.findall(r'^\s+"([A-Za-z0-9_.-]+(?:\[[a-z,]+\])?)[><=~!]', pyproject, re.M)
+    assert "sqlmodel" in wanted and "pytest" in wanted and "uvicorn[standard]" in wanted
     missing = sorted(import_names(wanted) - pre_gen.DEPENDENCY_IMPORTS)
     assert not missing, f"add to DEPENDENCY_IMPORTS in hooks/pre_gen_project.py: {missing}"
 
@@ -129,20 +129,24 @@ def test_every_import_name_the_project_installs_is_refused(pre_gen: ModuleType) 
 def import_names(requirements: list[str]) -> set[str]:
     """Top-level import names of `requirements` and everything they require."""
     seen: dict[str, metadata.Distribution] = {}
-    todo = list(requirements)
+    todo = [Requirement(raw) for raw in requirements]
+    done: set[tuple[str, str]] = set()
     while todo:
-        name = todo.pop()
-        key = re.sub(r"[-_.]+", "-", name).lower()
-        if key in seen:
+        wanted = todo.pop()
+        key = re.sub(r"[-_.]+", "-", wanted.name).lower()
+        extras = sorted(wanted.extras) or [""]
+        if all((key, extra) in done for extra in extras):
             continue
+        done |= {(key, extra) for extra in extras}
         try:
-            seen[key] = distribution = metadata.distribution(name)
+            seen[key] = distribution = metadata.distribution(wanted.name)
         except metadata.PackageNotFoundError:
             continue
         for raw in distribution.requires or []:
             requirement = Requirement(raw)
-            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
-                todo.append(requirement.name)
+            marker = requirement.marker
+            if marker is None or any(marker.evaluate({"extra": extra}) for extra in extras):
+                todo.append(requirement)
     names = set()
     for distribution in seen.values():
         top_level = distribution.read_text("top_level.txt")
@@ -280,16 +284,31 @@ def test_finish_by_hand_names_the_cause_and_the_commands(
     assert "DATABASE_URL=sqlite:// .venv/bin/alembic revision --autogenerate" in err
 
 
-def test_include_docker_n_removes_the_container_files(tmp_path: Path) -> None:
-    for answer, kept in (("y", True), ("n", False)):
-        project = tmp_path / answer
-        project.mkdir()
-        for name in ("Dockerfile", "compose.yaml", ".dockerignore", "Makefile"):
-            (project / name).write_text("")
-        render_hook("post_gen_project", project, include_docker=answer).remove_docker_files(project)
-        assert (project / "Dockerfile").exists() is kept
-        assert (project / "compose.yaml").exists() is kept
-        assert (project / "Makefile").exists()
+@pytest.mark.parametrize(("api", "docker"), [("y", "y"), ("n", "y"), ("y", "n"), ("n", "n")])
+def test_the_files_of_an_answered_no_are_removed(tmp_path: Path, api: str, docker: str) -> None:
+    project = tmp_path / "p"
+    (project / "orders_service" / "api").mkdir(parents=True)
+    (project / "tests").mkdir()
+    files = ["orders_service/api/__init__.py", "orders_service/crud.py", "tests/test_api.py"]
+    files += [
+        "tests/test_health.py",
+        "tests/test_security.py",
+        "Dockerfile",
+        "compose.yaml",
+        ".dockerignore",
+        "Makefile",
+    ]
+    for name in files:
+        (project / name).write_text("")
+    hook = render_hook("post_gen_project", tmp_path, include_api=api, include_docker=docker)
+    hook.remove_unwanted_files(project)
+    kept = {name for name in files if (project / name).exists()}
+    api_files = {name for name in files if re.search("api|health|security", name)}
+    docker_files = {"Dockerfile", "compose.yaml", ".dockerignore"}
+    expected = set(files) - (api_files if api == "n" else set())
+    expected -= docker_files if docker == "n" else set()
+    assert kept == expected
+    assert (project / "orders_service" / "api").exists() is (api == "y")
 
 
 def test_an_existing_history_is_kept(

@@ -141,8 +141,7 @@ POSTGRES_ONLY = ModelSet(
 def install(project: Baked, name: str) -> Path:
     """Swap the example models (and their tests and first revision) for set `name`."""
     models = project.path / project.package / "models"
-    (models / "examples.py").unlink()
-    (project.path / "tests" / "test_examples.py").unlink()
+    project.remove_examples()
     for revision in project.versions:
         revision.unlink()
     for module in (SETS_DIR / name).glob("*.py"):

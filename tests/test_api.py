@@ -1,0 +1,138 @@
+"""The generated API, served for real by `make run` and spoken to over a socket."""
+
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .helpers import BIN, Baked, Server, free_port, run, start_server
+
+pytestmark = pytest.mark.postgres
+
+
+TOKEN = "a-token-for-the-fuzzer-0123456789"
+
+
+def compose_healthcheck(project: Baked, port: int) -> list[str]:
+    """compose's healthcheck command for the app, aimed at `port` on this machine."""
+    app = yaml.safe_load((project.path / "compose.yaml").read_text())["services"]["app"]
+    command = app["healthcheck"]["test"]
+    assert command[0] == "CMD"
+    return [sys.executable, *[part.replace(":8000/", f":{port}/") for part in command[2:]]]
+
+
+def make_run(project: Baked, log: Path, **env: str) -> Server:
+    """`make run` on a free port, up and answering."""
+    port = free_port()
+    server = start_server(
+        ["make", "run", f"PORT={port}", f"PYTHON={sys.executable}"], port, project.path, log, **env
+    )
+    server.wait_until_up()
+    return server
+
+
+@pytest.fixture
+def served(
+    baked_postgresql: Baked, postgres_url: str, tmp_path: Path
+) -> Iterator[tuple[Server, str]]:
+    """`make run` with a token, on a fresh, empty PostgreSQL database (not migrated)."""
+    server = make_run(
+        baked_postgresql, tmp_path / "server.log", DATABASE_URL=postgres_url, API_TOKENS=TOKEN
+    )
+    try:
+        yield server, postgres_url
+    finally:
+        server.stop()
+
+
+def test_served_api_is_ready_only_at_head_and_fuzzes_clean(
+    served: tuple[Server, str], baked_postgresql: Baked
+) -> None:
+    server, database = served
+    healthcheck = compose_healthcheck(baked_postgresql, int(server.url.rsplit(":", 1)[1]))
+    status, body = server.call("GET", "/health/ready")
+    assert status == 503 and body["current"] is None, body
+    assert run(healthcheck, check=False).returncode != 0  # compose holds traffic back
+
+    baked_postgresql.alembic("upgrade", "head", DATABASE_URL=database)
+    status, body = server.call("GET", "/health/ready")
+    assert status == 200 and body["current"] == body["expected"], body
+    run(healthcheck)
+
+    # The README's curl session, over a real socket.
+    def call(method: str, path: str, body: object = None) -> tuple[int, dict]:
+        return server.call(method, path, body, token=TOKEN)
+
+    assert server.call("GET", "/users")[0] == 401  # no token
+    status, user = call("POST", "/users", {"email": "ada@example.com", "name": "Ada"})
+    assert status == 201, user
+    status, order = call("POST", f"/users/{user['id']}/orders", {"total": "19.98"})
+    assert status == 201 and order["total"] == "19.98", order
+    item = {"sku": "BOOK-1", "quantity": 2, "unit_price": "9.99"}
+    assert call("POST", f"/orders/{order['id']}/items", item)[0] == 201
+    assert call("POST", f"/orders/{order['id']}/items", item)[0] == 409
+    assert call("POST", "/users", {"email": "ADA@example.com", "name": "A"})[0] == 409
+    assert call("POST", "/users/999999/orders", {})[0] == 404
+    assert call("POST", "/users", {"email": "ada"})[0] == 422
+    assert call("DELETE", f"/users/{user['id']}")[0] == 204
+    assert call("GET", f"/orders/{order['id']}")[0] == 404  # the cascade
+
+    # Property-based fuzzing from the served schema, with the token: every check
+    # schemathesis has (no 500, status codes, bodies and headers as documented,
+    # invalid input refused, valid input accepted, deleted rows gone, routes refusing
+    # requests without the token), on PostgreSQL, which refuses what SQLite lets by
+    # (NUL characters, integers beyond BIGINT).
+    fuzz = run(
+        [
+            str(BIN / "st"),
+            "run",
+            f"{server.url}/openapi.json",
+            "--checks",
+            "all",
+            "--header",
+            f"Authorization: Bearer {TOKEN}",
+            "--max-examples",
+            "15",
+            "--seed",
+            "20261126",
+        ],
+        check=False,
+    )
+    log = server.stop()
+    assert fuzz.returncode == 0, fuzz.stdout[-6000:]
+    generated = re.search(r"(\d+) generated, (\d+) passed\b", fuzz.stdout)
+    assert generated and generated[1] == generated[2], fuzz.stdout[-3000:]
+    assert int(generated[1]) > 500
+    assert "Traceback" not in log and " 500 " not in log, log[-4000:]
+    assert TOKEN not in log
+
+
+def test_make_run_without_tokens_serves_this_machine_only_and_says_so(
+    baked_sqlite: Baked, tmp_path: Path
+) -> None:
+    database = f"sqlite:///{tmp_path / 'open.db'}"
+    baked_sqlite.alembic("upgrade", "head", DATABASE_URL=database)
+    server = make_run(baked_sqlite, tmp_path / "server.log", DATABASE_URL=database)
+    try:
+        assert server.call("GET", "/users") == (200, [])  # open, for development
+    finally:
+        log = server.stop()
+    (line,) = [line for line in log.splitlines() if "API_TOKENS" in line]
+    assert "API_TOKENS is not set: the API on 127.0.0.1:" in line and "open" in line
+    assert "Uvicorn running on http://127.0.0.1:" in log
+
+
+def test_the_entry_point_refuses_bad_settings_in_one_line(baked_sqlite: Baked) -> None:
+    result = run(
+        [sys.executable, "-m", f"{baked_sqlite.package}.api"],
+        cwd=baked_sqlite.path,
+        check=False,
+        DATABASE_URL="postgresql://app:s3cr3t@db@host/app",
+    )
+    assert result.returncode == 2
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Cannot start the API:"), lines
+    assert "%40" in lines[0] and "s3cr3t" not in lines[0]
