@@ -1,1 +1,1 @@
-"""The service: its settings, its database engine and sessions, and its models."""
+"""The service: its settings, engine, models and operations{% if cookiecutter.include_api == "y" %}, and its HTTP API{% endif %}."""
