@@ -23,11 +23,6 @@ _bearer = HTTPBearer(
     auto_error=False,
     description=f"One of the tokens in {TOKENS} (comma-separated)",
 )
-_REFUSED = HTTPException(
-    status_code=401,
-    detail="a valid bearer token is required",
-    headers={"WWW-Authenticate": "Bearer"},
-)
 
 
 def configured_tokens() -> tuple[str, ...]:
@@ -63,4 +58,10 @@ async def require_token(
     if not tokens:
         return  # no tokens configured: the entry point allowed an open API
     if credentials is None or not _matches(credentials.credentials, tokens):
-        raise _REFUSED
+        # A new exception each time: a shared one would carry one request's
+        # traceback into the next.
+        raise HTTPException(
+            status_code=401,
+            detail="a valid bearer token is required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
