@@ -125,14 +125,17 @@ def test_make_run_without_tokens_serves_this_machine_only_and_says_so(
     assert "Uvicorn running on http://127.0.0.1:" in log
 
 
-def test_the_entry_point_refuses_bad_settings_in_one_line(baked_sqlite: Baked) -> None:
-    result = run(
-        [sys.executable, "-m", f"{baked_sqlite.package}.api"],
-        cwd=baked_sqlite.path,
-        check=False,
-        DATABASE_URL="postgresql://app:s3cr3t@db@host/app",
-    )
-    assert result.returncode == 2
-    lines = (result.stdout + result.stderr).strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Cannot start the API:"), lines
-    assert "%40" in lines[0] and "s3cr3t" not in lines[0]
+def test_the_entry_point_refuses_bad_settings_in_one_line(project: Baked) -> None:
+    def refusal(**env: str) -> str:
+        entry = [sys.executable, "-m", f"{project.package}.api"]
+        result = run(entry, cwd=project.path, check=False, **env)
+        assert result.returncode == 2
+        lines = (result.stdout + result.stderr).strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Cannot start the API:"), lines
+        return lines[0]
+
+    line = refusal(DATABASE_URL="postgresql://app:s3cr3t@db@host/app")
+    assert "%40" in line and "s3cr3t" not in line
+    # Importing the package reads no settings: the head file is checked here, once.
+    (project.path / "migrations" / "head.txt").unlink()
+    assert "head.txt does not hold one revision" in refusal()

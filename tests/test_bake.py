@@ -64,7 +64,7 @@ def test_project_passes_ruff(baked: Baked) -> None:
 
 # Each folder one audience: the service, what Alembic runs, developer commands.
 SERVICE = {"__init__.py", "settings.py", "db.py", "errors.py", "crud.py"}
-API = {"__init__.py", "__main__.py", "deps.py", "errors.py", "health.py", "security.py"}
+API = {"__init__.py", "__main__.py", "app.py", "deps.py", "errors.py", "health.py", "security.py"}
 ROUTES = {"__init__.py", "examples.py"}
 API_TESTS = {"test_api.py", "test_health.py", "test_security.py"}
 MODELS = {"__init__.py", "columns.py", "examples.py"}

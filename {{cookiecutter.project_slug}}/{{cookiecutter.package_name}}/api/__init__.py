@@ -1,4 +1,4 @@
-"""The HTTP API: `create_app()` builds it, `app` is what a server imports.
+"""The HTTP API: `create_app()` builds it; app.py holds the one a server imports.
 
 Serve it with `make run` in development; __main__.py is the server's entry point. The
 OpenAPI schema is at /openapi.json and its pages at /docs.
@@ -38,6 +38,3 @@ def create_app(
             router, dependencies=guarded, responses=errors.responses(401)
         )
     return app
-
-
-app = create_app()

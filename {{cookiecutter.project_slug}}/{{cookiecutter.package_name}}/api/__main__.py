@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.reload
         else {}
     )
-    app = "{{ cookiecutter.package_name }}.api:app"
+    app = "{{ cookiecutter.package_name }}.api.app:app"
     uvicorn.run(app, host=args.host, port=args.port, **reload)
     return 0
 
