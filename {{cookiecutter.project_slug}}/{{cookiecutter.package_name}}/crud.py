@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from .errors import Conflict, NotFound
 from .models.examples import (
@@ -29,6 +30,7 @@ from .models.examples import (
 # A TypeVar, not 3.12's `def f[Row]` syntax: the module runs on every Python the
 # project supports.
 Row = TypeVar("Row", bound=SQLModel)
+EMAIL_TAKEN = "a user with this e-mail address already exists"
 
 
 # Users ---------------------------------------------------------------------------
@@ -36,7 +38,7 @@ Row = TypeVar("Row", bound=SQLModel)
 
 def create_user(session: Session, data: UserCreate) -> User:
     user = User.model_validate(data)
-    return _save(session, user, "a user with this e-mail address already exists")
+    return _save(session, user, Conflict(EMAIL_TAKEN))
 
 
 def get_user(session: Session, user_id: int) -> User:
@@ -44,14 +46,13 @@ def get_user(session: Session, user_id: int) -> User:
 
 
 def list_users(session: Session, offset: int = 0, limit: int = 50) -> Sequence[User]:
-    query = select(User).order_by(col(User.id))
-    return session.exec(query.offset(offset).limit(limit)).all()
+    return _page(session, select(User).order_by(col(User.id)), offset, limit)
 
 
 def update_user(session: Session, user_id: int, data: UserUpdate) -> User:
     user = _get(session, User, user_id)
     user.sqlmodel_update(data.model_dump(exclude_unset=True))
-    return _save(session, user, "a user with this e-mail address already exists")
+    return _save(session, user, Conflict(EMAIL_TAKEN))
 
 
 def delete_user(session: Session, user_id: int) -> None:
@@ -64,16 +65,9 @@ def delete_user(session: Session, user_id: int) -> None:
 
 def create_order(session: Session, user_id: int, data: OrderCreate) -> Order:
     order = Order.model_validate(data, update={"user_id": user_id})
-    session.add(order)
-    try:
-        session.commit()
-    except IntegrityError:
-        # An order's one reference is its user: no query beforehand to look for it
-        # (a hot path), the foreign key says so.
-        session.rollback()
-        raise NotFound(f"user {user_id} does not exist") from None
-    session.refresh(order)
-    return order
+    # An order's one reference is its user: no query beforehand to look for it (a hot
+    # path), the foreign key says so.
+    return _save(session, order, NotFound(f"user {user_id} does not exist"))
 
 
 def get_order(session: Session, order_id: int) -> Order:
@@ -85,13 +79,13 @@ def list_orders(
 ) -> Sequence[Order]:
     _get(session, User, user_id)
     query = select(Order).where(Order.user_id == user_id).order_by(col(Order.id))
-    return session.exec(query.offset(offset).limit(limit)).all()
+    return _page(session, query, offset, limit)
 
 
 def update_order(session: Session, order_id: int, data: OrderUpdate) -> Order:
     order = _get(session, Order, order_id)
     order.sqlmodel_update(data.model_dump(exclude_unset=True))
-    return _save(session, order, "the order was deleted meanwhile")
+    return _save(session, order, Conflict("the order was deleted meanwhile"))
 
 
 def delete_order(session: Session, order_id: int) -> None:
@@ -104,7 +98,7 @@ def delete_order(session: Session, order_id: int) -> None:
 def add_item(session: Session, order_id: int, data: ItemCreate) -> Item:
     _get(session, Order, order_id)
     item = Item.model_validate(data, update={"order_id": order_id})
-    return _save(session, item, "the order already has an item with this SKU")
+    return _save(session, item, Conflict("the order already has an item with this SKU"))
 
 
 def list_items(
@@ -112,13 +106,13 @@ def list_items(
 ) -> Sequence[Item]:
     _get(session, Order, order_id)
     query = select(Item).where(Item.order_id == order_id).order_by(col(Item.id))
-    return session.exec(query.offset(offset).limit(limit)).all()
+    return _page(session, query, offset, limit)
 
 
 def update_item(session: Session, item_id: int, data: ItemUpdate) -> Item:
     item = _get(session, Item, item_id)
     item.sqlmodel_update(data.model_dump(exclude_unset=True))
-    return _save(session, item, "the item was deleted meanwhile")
+    return _save(session, item, Conflict("the item was deleted meanwhile"))
 
 
 def delete_item(session: Session, item_id: int) -> None:
@@ -135,16 +129,23 @@ def _get(session: Session, model: type[Row], row_id: int) -> Row:  # noqa: UP047
     return row
 
 
-def _save(session: Session, row: Row, conflict: str) -> Row:  # noqa: UP047
+def _save(session: Session, row: Row, refused: Exception) -> Row:  # noqa: UP047
+    """Commit `row`; raise `refused` when a key of the database refuses it."""
     session.add(row)
     try:
         session.commit()
     except IntegrityError:
         # A unique key or a foreign key refused the row: the caller's data, not a bug.
         session.rollback()
-        raise Conflict(conflict) from None
+        raise refused from None
     session.refresh(row)
     return row
+
+
+def _page(  # noqa: UP047
+    session: Session, query: SelectOfScalar[Row], offset: int, limit: int
+) -> Sequence[Row]:
+    return session.exec(query.offset(offset).limit(limit)).all()
 
 
 def _delete(session: Session, row: SQLModel) -> None:
