@@ -60,6 +60,7 @@ DEPENDENCY_IMPORTS = {
     "pydantic",
     "pydantic_core",
     "pygments",
+    "pymysql",
     "pytest",
     "pytest_alembic",
     "requests",

@@ -9,9 +9,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg2
+import pymysql
 import pytest
 
-from .helpers import UV, Baked, bake, run
+from .helpers import UV, Baked, bake, mysql_connect, run
 
 # The server the PostgreSQL tests create their databases on (trust auth here and in CI).
 ADMIN_URL = os.environ.get(
@@ -69,6 +70,55 @@ def second_postgres_url(postgres_admin_url: str) -> Iterator[str]:
         yield url
 
 
+# The MySQL-family server the MySQL tests create their databases on (here: MariaDB,
+# root without a password, as in CI).
+MYSQL_ADMIN_URL = os.environ.get("TEMPLATE_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/")
+MYSQL_REQUIRED = bool(os.environ.get("CI") or os.environ.get("REQUIRE_MYSQL"))
+
+
+@pytest.fixture(scope="session")
+def mysql_admin() -> str:
+    """A URL of a MySQL or MariaDB server that may create databases."""
+    try:
+        mysql_connect(MYSQL_ADMIN_URL).close()
+    except pymysql.MySQLError as exc:
+        message = f"MySQL at {MYSQL_ADMIN_URL} is unreachable: {exc.args[-1]}"
+        if MYSQL_REQUIRED:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return MYSQL_ADMIN_URL
+
+
+@contextmanager
+def fresh_mysql_database(admin_url: str, charset: str = "utf8mb4") -> Iterator[str]:
+    """A new, empty database on the admin URL's server (dropped afterwards)."""
+    name = f"tpl_{uuid.uuid4().hex[:12]}"
+    collation = "utf8mb4_unicode_ci" if charset == "utf8mb4" else f"{charset}_swedish_ci"
+    admin = mysql_connect(admin_url)
+    with admin.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET {charset} COLLATE {collation}")
+    try:
+        yield f"{admin_url.rstrip('/')}/{name}"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        admin.close()
+
+
+@pytest.fixture
+def mysql_url(mysql_admin: str) -> Iterator[str]:
+    """A fresh, empty utf8mb4 database for one test; a bare mysql:// URL."""
+    with fresh_mysql_database(mysql_admin) as url:
+        yield url
+
+
+@pytest.fixture
+def second_mysql_url(mysql_admin: str) -> Iterator[str]:
+    """Another fresh database, for tests that compare two."""
+    with fresh_mysql_database(mysql_admin) as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def baked_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Baked:
     """A project baked with every default (SQLite), shared read-only by tests."""
@@ -79,6 +129,12 @@ def baked_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Baked:
 def baked_postgresql(tmp_path_factory: pytest.TempPathFactory) -> Baked:
     """A project baked for PostgreSQL, shared read-only by tests."""
     return bake(tmp_path_factory.mktemp("postgresql"), database="postgresql")
+
+
+@pytest.fixture(scope="session")
+def baked_mysql(tmp_path_factory: pytest.TempPathFactory) -> Baked:
+    """A project baked for MySQL, shared read-only by tests."""
+    return bake(tmp_path_factory.mktemp("mysql"), database="mysql")
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg2
+import pymysql
+from sqlalchemy.engine import make_url
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -91,6 +93,18 @@ class Baked:
     def alembic(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess:
         """Run the real alembic CLI on this project, from another directory."""
         return run([ALEMBIC, "-c", str(self.alembic_ini), *args], check=check, **env)
+
+
+def add_revision(project: Baked, rev: str, down: str, upgrade: str, downgrade: str = "pass"):
+    """Write a hand-made revision file into the project's history."""
+    body = "\n".join(f"    {line}" for line in upgrade.strip().splitlines())
+    undo = "\n".join(f"    {line}" for line in downgrade.strip().splitlines())
+    (project.path / "migrations" / "versions" / f"{rev}.py").write_text(
+        f'"""{rev}"""\n\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
+        f'revision = "{rev}"\ndown_revision = "{down}"\nbranch_labels = None\n'
+        f"depends_on = None\n\n\ndef upgrade() -> None:\n{body}\n\n\n"
+        f"def downgrade() -> None:\n{undo}\n"
+    )
 
 
 def clean_env(**overrides: str) -> dict[str, str]:
@@ -197,6 +211,35 @@ def postgres_rows(url: str, sql: str, args: tuple = ()) -> list[tuple]:
 def postgres_tables(url: str) -> set[str]:
     rows = postgres_rows(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
     return {name for (name,) in rows}
+
+
+def mysql_connect(url: str) -> pymysql.Connection:
+    """A PyMySQL connection (autocommit, utf8mb4) to a mysql:// URL."""
+    parts = make_url(url)
+    return pymysql.connect(
+        host=parts.host or "127.0.0.1",
+        port=parts.port or 3306,
+        user=parts.username or "root",
+        password=parts.password or "",
+        database=parts.database,
+        charset="utf8mb4",
+        autocommit=True,
+        connect_timeout=5,
+    )
+
+
+def mysql_rows(url: str, sql: str, args: tuple = ()) -> list[tuple]:
+    connection = mysql_connect(url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, args)
+            return list(cursor.fetchall()) if cursor.description else []
+    finally:
+        connection.close()
+
+
+def mysql_tables(url: str) -> set[str]:
+    return {name for (name,) in mysql_rows(url, "SHOW TABLES")}
 
 
 # --- Servers the tests start (make run, the image's command) ---------------------------

@@ -25,7 +25,11 @@ from sqlalchemy import event, pool
 
 from .helpers import ALEMBIC, Baked, clean_env, run
 
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+BACKENDS = [
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.postgres),
+    pytest.param("mysql", marks=pytest.mark.mysql),
+]
 EXAMPLES = ["add_not_null_column", "move_column_to_table", "lowercase_emails"]
 BATCH = 3  # small, so a few dozen rows take several batches
 
@@ -123,6 +127,10 @@ class Target:
         """Column name -> nullable."""
         return {c["name"]: c["nullable"] for c in sa.inspect(self.engine).get_columns(table)}
 
+    def quote(self, name: str) -> str:
+        """An identifier quoted where this database reserves it, as SQLAlchemy does."""
+        return self.engine.dialect.identifier_preparer.quote(name)
+
     def lower(self, text: str) -> str:
         """What this database's lower() makes of `text`."""
         return self.rows("SELECT lower(:text)", text=text)[0][0]
@@ -133,6 +141,12 @@ def target(request: pytest.FixtureRequest, project: Baked, tmp_path: Path) -> It
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'backfill.db'}"
         engine = sa.create_engine(url, poolclass=pool.NullPool)
+    elif request.param == "mysql":
+        url = request.getfixturevalue("mysql_url")
+        engine = sa.create_engine(
+            url.replace("mysql://", "mysql+pymysql://", 1) + "?charset=utf8mb4",
+            poolclass=pool.NullPool,
+        )
     else:
         url = request.getfixturevalue("postgres_url")
         engine = sa.create_engine(
@@ -274,9 +288,13 @@ def test_lowercasing_refuses_addresses_that_would_collide(target: Target) -> Non
     base = target.project.initial_revision()
     target.alembic("upgrade", base)
     seed(target, with_bio=False)
-    target.execute(
-        "INSERT INTO users (id, email, name) VALUES (99, 'ada.lovelace@example.com', 'Ada')"
-    )
+    duplicate = "INSERT INTO users (id, email, name) VALUES (99, 'ada.lovelace@example.com', 'Ada')"
+    if target.backend == "mysql":
+        # Its unique index ignores case (utf8mb4_unicode_ci): no such pair can exist.
+        with pytest.raises(sa.exc.IntegrityError, match="Duplicate entry"):
+            target.execute(duplicate)
+        return
+    target.execute(duplicate)
     before = target.snapshot()
     install_example(target.project, "lowercase_emails", base)
 
@@ -322,11 +340,27 @@ POSTGRES_TRIGGERS = [
 ]
 
 
+MYSQL_TRIGGERS = [
+    "CREATE TABLE interrupt (flag INTEGER)",
+    "INSERT INTO interrupt VALUES (1)",
+    "CREATE TABLE order_updates (order_id BIGINT NOT NULL)",
+    f"""CREATE TRIGGER interrupt_backfill BEFORE UPDATE ON orders FOR EACH ROW
+        BEGIN
+            IF NEW.id = {INTERRUPT_AT} AND EXISTS (SELECT 1 FROM interrupt) THEN
+                SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'interrupted at order {INTERRUPT_AT}';
+            END IF;
+        END""",
+    """CREATE TRIGGER count_order_updates AFTER UPDATE ON orders FOR EACH ROW
+        INSERT INTO order_updates VALUES (NEW.id)""",
+]
+TRIGGERS = {"sqlite": SQLITE_TRIGGERS, "postgresql": POSTGRES_TRIGGERS, "mysql": MYSQL_TRIGGERS}
+
+
 def test_rerun_after_an_interrupted_backfill_continues(target: Target) -> None:
     base = target.project.initial_revision()
     target.alembic("upgrade", base)
     seed(target, with_bio=False)
-    for statement in SQLITE_TRIGGERS if target.backend == "sqlite" else POSTGRES_TRIGGERS:
+    for statement in TRIGGERS[target.backend]:
         target.execute(statement)
     revision = install_example(target.project, "add_not_null_column", base)
 
@@ -367,7 +401,7 @@ def load_backfill(project: Baked) -> ModuleType:
 
 
 def reserved_words_table(engine: sa.Engine, rows: int) -> sa.Table:
-    """Table "user" with columns "order" and "group": reserved words on PostgreSQL.
+    """Table "user" with columns "order" and "group": reserved words (MySQL: the last two).
 
     Not the project's tables (those are plural and need no quoting): a scratch table in an
     empty database, named so that every identifier must be quoted.
@@ -416,13 +450,14 @@ def test_helper_resumes_where_it_stopped_without_offset(target: Target) -> None:
             connection, table, write, pending, batch_size=7, progress=stop_after_four
         )
     # Committed batch by batch: another connection sees exactly the four batches done.
-    done = target.rows('SELECT id FROM "user" WHERE "group" IS NOT NULL ORDER BY id')
+    user, group, order = map(target.quote, ("user", "group", "order"))
+    done = target.rows(f"SELECT id FROM {user} WHERE {group} IS NOT NULL ORDER BY id")
     assert [i for (i,) in done] == [3 * i + 1 for i in range(28)]
 
     with target.engine.connect() as connection:
         report = backfill.run_batches(connection, table, write, pending, batch_size=7)
     assert (report.total, report.done, report.batches, report.remaining) == (72, 72, 11, 0)
-    rows = target.rows('SELECT "order", "group", touches FROM "user" ORDER BY id')
+    rows = target.rows(f"SELECT {order}, {group}, touches FROM {user} ORDER BY id")
     assert all(group == f"{order} ✓" and touches == 1 for order, group, touches in rows)
     assert len(rows) == 100
     # Keyset pagination: nothing is ever skipped by OFFSET (SQLAlchemy's SQLite dialect
@@ -431,14 +466,15 @@ def test_helper_resumes_where_it_stopped_without_offset(target: Target) -> None:
     assert set(offsets) <= {0}
     updates = [sql for sql, _ in executed if sql.lstrip().upper().startswith("UPDATE")]
     assert len(updates) == 4 + 11  # one statement per batch
-    if target.backend == "postgresql":  # reserved there, so quoted by SQLAlchemy
-        assert all('"user"' in s and '"group"' in s and '"order"' in s for s in updates)
+    if target.backend != "sqlite":  # reserved there, so quoted by SQLAlchemy
+        assert all(user in s and group in s and order in s for s in updates)
 
 
 def test_helper_stops_and_reports_rows_its_statement_left_pending(target: Target) -> None:
     backfill = load_backfill(target.project)
     table = reserved_words_table(target.engine, rows=10)
-    target.execute('UPDATE "user" SET "order" = NULL WHERE id IN (4, 19)')
+    user, order = target.quote("user"), target.quote("order")
+    target.execute(f"UPDATE {user} SET {order} = NULL WHERE id IN (4, 19)")
 
     def write(batch: sa.ColumnElement[bool]) -> sa.Executable:
         return table.update().where(batch).values({"group": table.c.order + " ✓"})

@@ -16,6 +16,7 @@ SUPPORTED_COMBINATIONS = [
     {"database": "postgresql"},
     {"database": "sqlite", "python_version": "3.12"},
     {"database": "postgresql", "python_version": "3.13"},
+    {"database": "mysql", "python_version": "3.12"},
     {"project_name": "Billing API", "description": 'Quotes " and \\ backslashes'},
     # A long import name must still leave every line within the line length.
     {"project_name": "x", "package_name": "a_package_name_as_long_as_may_be_allowed"},
@@ -74,6 +75,7 @@ MIGRATION_RUNTIME = {
     "script.py.mako",
     "autogenerate.py",
     "safety.py",
+    "mysql.py",
     "limits.py",
     "sqlite.py",
     "backfill.py",
@@ -146,7 +148,7 @@ def test_pyproject_declares_the_stack(baked: Baked, answers: dict[str, str]) -> 
     pyproject = tomllib.loads((baked.path / "pyproject.toml").read_text())
     runtime = " ".join(pyproject["project"]["dependencies"])
     dev = " ".join(pyproject["project"]["optional-dependencies"]["dev"])
-    for package in ("sqlmodel", "alembic", "python-dotenv", "psycopg2-binary"):
+    for package in ("sqlmodel", "alembic", "python-dotenv", "psycopg2-binary", "pymysql"):
         assert package in runtime
     for package in ("pytest", "ruff"):
         assert package in dev
@@ -234,7 +236,7 @@ def test_database_choice_sets_the_example_url(baked: Baked, answers: dict[str, s
     example = (baked.path / ".env.example").read_text()
     active = [line for line in example.splitlines() if line.startswith("DATABASE_URL=")]
     assert len(active) == 1
-    scheme = {"sqlite": "sqlite:///", "postgresql": "postgresql://"}
+    scheme = {"sqlite": "sqlite:///", "postgresql": "postgresql://", "mysql": "mysql://"}
     assert active[0].startswith("DATABASE_URL=" + scheme[answers.get("database", "sqlite")])
 
 

@@ -95,7 +95,14 @@ def test_unreachable_server_error_hides_the_password(project: Baked) -> None:
         # A raw @ in the password would make part of it the host, shown in messages.
         (f"postgresql://app:{SECRET}@x@127.0.0.1:1/db", ["DATABASE_URL", "%40"]),
         # A backend without this project's guards (lock, timeouts) is refused outright.
-        ("mysql://root@localhost/x", ["DATABASE_URL", "mysql", "postgresql://", "sqlite:///"]),
+        (
+            "oracle://scott@localhost/x",
+            ["DATABASE_URL", "oracle", "postgresql://", "mysql://", "sqlite:///"],
+        ),
+        ("mysql+mysqldb://root@localhost/x", ["DATABASE_URL", "mysqldb", "not installed"]),
+        # MySQL's "utf8" holds 3 bytes a character: refused, not silently mangled.
+        ("mysql://root@localhost/x?charset=utf8", ["charset=utf8", "utf8mb4"]),
+        (f"mysql://app:{SECRET}@127.0.0.1:1/app", ["cannot connect", "***"]),
         # libpq refuses the option: one line, not the driver's traceback.
         ("postgresql://app@127.0.0.1:1/db?foo=bar", ["cannot connect", "foo"]),
         # A password as a query parameter is masked like any other.
@@ -109,6 +116,9 @@ def test_unreachable_server_error_hides_the_password(project: Baked) -> None:
         "driver-not-installed",
         "raw-at-in-password",
         "unsupported-backend",
+        "mysql-driver-not-installed",
+        "mysql-3-byte-charset",
+        "mysql-unreachable",
         "invalid-dsn-option",
         "password-parameter",
     ],

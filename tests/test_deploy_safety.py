@@ -14,26 +14,16 @@ import pytest
 from .helpers import (
     ALEMBIC,
     Baked,
+    add_revision,
     clean_env,
     failure_line,
+    mysql_rows,
     postgres_rows,
     postgres_tables,
     run,
     sqlite_rows,
     sqlite_tables,
 )
-
-
-def add_revision(project: Baked, rev: str, down: str, upgrade: str, downgrade: str = "pass"):
-    """Write a hand-made revision file into the project's history."""
-    body = "\n".join(f"    {line}" for line in upgrade.strip().splitlines())
-    undo = "\n".join(f"    {line}" for line in downgrade.strip().splitlines())
-    (project.path / "migrations" / "versions" / f"{rev}.py").write_text(
-        f'"""{rev}"""\n\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
-        f'revision = "{rev}"\ndown_revision = "{down}"\nbranch_labels = None\n'
-        f"depends_on = None\n\n\ndef upgrade() -> None:\n{body}\n\n\n"
-        f"def downgrade() -> None:\n{undo}\n"
-    )
 
 
 def version(url: str) -> list[tuple]:
@@ -330,7 +320,12 @@ def test_offline_sql_yields_the_online_schema(
 
 
 @pytest.mark.parametrize(
-    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+    "backend",
+    [
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+        pytest.param("mysql", marks=pytest.mark.mysql),
+    ],
 )
 @pytest.mark.parametrize("example", ["postgres_concurrent_index", "postgres_enum"])
 def test_worked_examples_upgrade_downgrade_upgrade(
@@ -339,7 +334,7 @@ def test_worked_examples_upgrade_downgrade_upgrade(
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'examples.db'}"
     else:
-        url = request.getfixturevalue("postgres_url")
+        url = request.getfixturevalue(f"{backend}_url")
     rev = project.install_example(example, project.initial_revision())
     first = project.initial_revision()
     for target in ("head", first, "head"):
@@ -365,6 +360,23 @@ def test_worked_examples_upgrade_downgrade_upgrade(
                 assert (types == {"order_priority"}) == at_head
             else:
                 assert valid == ([(True,)] if at_head else [])
+        if backend == "mysql":
+            at_head = target == "head"
+            where = "WHERE table_schema = DATABASE() AND table_name = 'orders'"
+            if example == "postgres_enum":
+                priority = mysql_rows(
+                    url,
+                    f"SELECT column_type FROM information_schema.columns {where} "
+                    "AND column_name = 'priority'",
+                )
+                assert priority == ([("enum('low','normal','high')",)] if at_head else [])
+            else:
+                index = mysql_rows(
+                    url,
+                    f"SELECT DISTINCT index_name FROM information_schema.statistics {where} "
+                    "AND index_name = 'ix_orders_created_at'",
+                )
+                assert index == ([("ix_orders_created_at",)] if at_head else [])
 
 
 @pytest.mark.postgres

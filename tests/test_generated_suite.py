@@ -42,6 +42,12 @@ def test_generated_suite_passes_on_postgresql(baked_postgresql: Baked, postgres_
     assert_all_passed(result)
 
 
+@pytest.mark.mysql
+def test_generated_suite_passes_on_mysql(baked_mysql: Baked, mysql_url: str) -> None:
+    result = run_suite(baked_mysql, TEST_DATABASE_URL=mysql_url, DATABASE_URL=UNREACHABLE)
+    assert_all_passed(result)
+
+
 def test_a_model_change_without_its_migration_stops_the_run_short(project: Baked) -> None:
     project.change_model(
         "    name: str = Field(max_length=100)\n",

@@ -22,7 +22,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.runtime.plugins import Plugin
 from alembic.util import CommandError, DispatchPriority, PriorityDispatchResult
 from sqlalchemy import MetaData
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import CompileError
 from sqlalchemy.schema import DefaultClause
@@ -85,6 +85,36 @@ def sqlite_cannot_store(metadata: sa.MetaData) -> str | None:
     return None
 
 
+def mysql_cannot_store(metadata: sa.MetaData) -> str | None:
+    """The first model column MySQL cannot create: a VARCHAR without a length."""
+    dialect = mysql.dialect()
+    for table in metadata.tables.values():
+        for column in table.columns:
+            # sqlmodel's AutoString makes a plain `str` VARCHAR(255) on MySQL, but a
+            # revision holds its impl (render_item): sa.String(), with no length.
+            try:
+                _unwrap(column.type).compile(dialect=dialect)
+            except CompileError:
+                return (
+                    f"{_field_name(table, column)} is a str without max_length, which "
+                    "MySQL cannot store (VARCHAR needs a length there): give it "
+                    "Field(max_length=...)"
+                )
+    return None
+
+
+def _field_name(table: sa.Table, column: sa.Column[Any]) -> str:
+    """Model.field (column table.column), or the column alone if no model maps it."""
+    from sqlmodel import SQLModel
+
+    where = f"column {table.name}.{column.name}"
+    for mapper in SQLModel._sa_registry.mappers:
+        if table in mapper.tables:
+            field = mapper.get_property_by_column(column).key
+            return f"{mapper.class_.__name__}.{field} ({where})"
+    return where
+
+
 def render_item(
     type_: str, obj: Any, _autogen_context: AutogenContext
 ) -> str | Literal[False]:
@@ -109,17 +139,42 @@ def render_item(
 
 def server_default_comparison(dialect_name: str) -> Callable[..., bool | None] | bool:
     """Alembic's `compare_server_default` option for a dialect."""
-    # SQLite has no identity columns (its INTEGER PRIMARY KEY numbers rows itself), so
-    # a reflected key never shows the models' Identity(): that is not drift. Only for
-    # SQLite: on PostgreSQL, Alembic 1.20 crashes handing a reflected identity column
-    # to a comparison function (see _compare_defaults_as_text for PostgreSQL).
-    return _ignore_identity if dialect_name == "sqlite" else True
+    # SQLite and MySQL have no identity columns (an INTEGER PRIMARY KEY, or
+    # AUTO_INCREMENT, numbers rows instead), so a reflected key never shows the
+    # models' Identity(): that is not drift. Not on PostgreSQL: there Alembic 1.20
+    # crashes handing a reflected identity column to a comparison function (see
+    # _compare_defaults_as_text for PostgreSQL).
+    if dialect_name == "postgresql":
+        return True
+    return _compare_mysql_defaults if dialect_name == "mysql" else _ignore_identity
 
 
 def _ignore_identity(
     _context: MigrationContext, _inspected: Any, metadata_column: Any, *_: Any
 ) -> bool | None:
     return False if metadata_column.identity is not None else None
+
+
+def _compare_mysql_defaults(
+    context: MigrationContext,
+    inspected_column: Any,
+    metadata_column: Any,
+    inspected_default: str | None,
+    _metadata_default: Any,
+    rendered_metadata_default: str | None,
+) -> bool | None:
+    if metadata_column.identity is not None:
+        return False
+    # A DATETIME(6) column reads back CURRENT_TIMESTAMP as current_timestamp(6).
+    model, found = rendered_metadata_default, inspected_default
+    if model and found and _timestamp_default(model) and _timestamp_default(found):
+        return False
+    return None
+
+
+def _timestamp_default(text: str) -> bool:
+    pattern = r"\(*(current_timestamp|now)(\(\d*\))?\)*"
+    return bool(re.fullmatch(pattern, text.strip().lower()))
 
 
 def compare_type(
@@ -238,6 +293,8 @@ def load_models(config: Config, dialect_name: str) -> MetaData:
             f"{problem}: run this against PostgreSQL (DATABASE_URL=postgresql://..., "
             "and TEST_DATABASE_URL for the tests)"
         )
+    if dialect_name == "mysql" and (problem := mysql_cannot_store(metadata)):
+        raise CommandError(problem)
     return metadata
 
 

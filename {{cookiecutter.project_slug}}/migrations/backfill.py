@@ -207,6 +207,18 @@ def has_column(table: str, column: str) -> bool:
     return any(found["name"] == column for found in columns)
 
 
+def case_sensitive(text: ColumnElement[str]) -> ColumnElement[str]:
+    """In a revision: `text` compared byte for byte, on every backend.
+
+    MySQL's usual collations (utf8mb4_..._ci) ignore case, so there 'Ada' = 'ada' and a
+    "which rows still differ" test matches nothing; PostgreSQL and SQLite compare
+    exactly already.
+    """
+    if op.get_context().dialect.name == "mysql":
+        return text.collate("utf8mb4_bin")
+    return text
+
+
 def _live_context() -> MigrationContext:
     context = op.get_context()
     if context.as_sql:

@@ -21,7 +21,7 @@ from {{ cookiecutter.package_name }}.settings import (
     describe,
 )
 
-from migrations import commands, safety
+from migrations import commands, mysql, safety
 from migrations.limits import MigrationLimits, migration_limits
 
 config = context.config
@@ -60,15 +60,19 @@ def run_migrations_offline() -> None:
     configure(
         dialect_name, url=url, literal_binds=True, dialect_opts={"paramstyle": "named"}
     )
-    postgres = dialect_name == "postgresql"
-    if postgres:
-        # A DBA's psql session gets the same guards as an online run.
+    # A DBA's session gets the same guards as an online run.
+    if dialect_name == "postgresql":
         for statement in safety.session_settings(limits):
             context.execute(statement)
         context.execute(safety.LOCK)
+    elif dialect_name == "mysql":
+        # No GET_LOCK: a script cannot stop when it fails to take it. Nor a statement
+        # limit: its name depends on the server (MySQL or MariaDB), unknown offline.
+        for statement in mysql.session_settings(limits, mariadb=None):
+            context.execute(statement)
     with context.begin_transaction():
         context.run_migrations()
-    if postgres:
+    if dialect_name == "postgresql":
         context.execute(safety.UNLOCK)
 
 
@@ -80,7 +84,7 @@ def run_migrations(
         safety.ensure_sqlite_foreign_keys_off(connection)
     configure(connection.dialect.name, connection=connection, **options)
     transactional = context.get_context().impl.transactional_ddl
-    with safety.StepRecorder().watching() as recorder:
+    with safety.StepRecorder().watching(connection) as recorder:
         try:
             with context.begin_transaction():
                 context.run_migrations()
@@ -91,19 +95,24 @@ def run_migrations(
                     "comparing the models with the database failed (no revision ran, "
                     f"nothing was changed): {reason}"
                 ) from exc
-            message = safety.explain_failure(exc, recorder.step, limits, transactional)
+            message = safety.explain_failure(exc, recorder, limits, transactional)
             raise CommandError(message) from exc
         except CompileError as exc:
-            # Mostly a revision written for PostgreSQL (ARRAY, JSONB...) run elsewhere.
-            elsewhere = connection.dialect.name != "postgresql"
-            advice = (
-                "run it against PostgreSQL (DATABASE_URL=postgresql://...)"
-                if elsewhere
-                else "fix the revision"
-            )
+            # Mostly a revision written for PostgreSQL (ARRAY, JSONB...) run elsewhere,
+            # or a VARCHAR without a length (a plain `str` field) run on MySQL.
+            dialect = connection.dialect.name
+            if "VARCHAR requires a length" in str(exc):
+                advice = (
+                    "give the model's field a max_length (Field(max_length=255)) and "
+                    "write the revision again"
+                )
+            elif dialect != "postgresql":
+                advice = "run it against PostgreSQL (DATABASE_URL=postgresql://...)"
+            else:
+                advice = "fix the revision"
             raise CommandError(
-                f"migration step '{recorder.step}' cannot run on "
-                f"{connection.dialect.name}: {safety.uncompilable(exc)}; {advice}"
+                f"migration step '{recorder.step}' cannot run on {dialect}: "
+                f"{safety.uncompilable(exc)}; {advice}"
             ) from None
 
 
@@ -116,7 +125,9 @@ def run_migrations_online() -> None:
         reason = str(exc.orig or exc).strip().splitlines()[0]
         raise CommandError(f"cannot connect to {describe(url)}: {reason}") from None
     with connection:
-        if connection.dialect.name == "postgresql":
+        if connection.dialect.name == "mysql":
+            mysql.require_utf8mb4(connection)
+        if connection.dialect.name in ("postgresql", "mysql"):
             with safety.one_run_at_a_time(connection, limits):
                 run_migrations(connection, limits)
         else:  # SQLite, the one other backend settings.py accepts

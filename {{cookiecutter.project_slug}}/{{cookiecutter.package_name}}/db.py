@@ -6,7 +6,8 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.engine import URL, Connection, Engine, ExceptionContext
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import create_engine
 
 from .settings import database_url
@@ -19,7 +20,29 @@ def create_db_engine(url: URL | None = None, **kwargs: Any) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
+    elif engine.dialect.name == "mysql":
+        event.listen(engine, "connect", _mysql_connect)
+        event.listen(engine, "handle_error", _mysql_check_failed, retval=True)
     return engine
+
+
+def _mysql_connect(dbapi_connection: Any, _record: Any) -> None:
+    # DATETIME holds no time zone: the app writes UTC (sqlmodel converts), and
+    # CURRENT_TIMESTAMP defaults must be UTC too, whatever the server's zone is.
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET time_zone = '+00:00'")
+
+
+# A failed CHECK constraint: MariaDB's and MySQL's error numbers. PyMySQL calls it an
+# OperationalError (what a lost server is); it is an IntegrityError everywhere else.
+_CHECK_FAILED = {4025, 3819}
+
+
+def _mysql_check_failed(context: ExceptionContext) -> IntegrityError | None:
+    orig = context.original_exception
+    if getattr(orig, "args", None) and orig.args[0] in _CHECK_FAILED:
+        return IntegrityError(context.statement, context.parameters, orig)
+    return None
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -21,17 +21,21 @@ IN_PROJECT = (PROJECT_ROOT / "alembic.ini").is_file()
 ENV_FILE = PROJECT_ROOT / ".env"
 DEFAULT_SQLITE_FILE = PROJECT_ROOT / "{{ cookiecutter.package_name }}.db"
 # The backends whose migrations this project guards (one run at a time, bounded waits).
-SUPPORTED_BACKENDS = ("postgresql", "sqlite")
+SUPPORTED_BACKENDS = ("mysql", "postgresql", "sqlite")
 # Query parameters that carry a secret, masked like the password in every message.
 _SECRET_PARAMETERS = {"password", "passwd", "pwd", "sslpassword"}
 
 # SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3 and rejects postgres:// (what
-# many hosts hand out); this project ships psycopg2, so both mean psycopg2 here.
+# many hosts hand out); this project ships psycopg2, so both mean psycopg2 here. A bare
+# mysql:// would mean mysqlclient, a C extension to compile; PyMySQL is pure Python.
 _BARE_SCHEMES = {
     "postgres": "postgresql+psycopg2",
     "postgresql": "postgresql+psycopg2",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mysql+pymysql",
 }
 _EXAMPLE = "e.g. postgresql://user:password@localhost:5432/dbname or sqlite:///app.db"
+_USE = "use postgresql:// (psycopg2), mysql:// (PyMySQL) or sqlite:///"
 
 
 class SettingError(ValueError):
@@ -90,6 +94,10 @@ def parse_database_url(raw: str, source: str = "DATABASE_URL") -> URL:
     if not separator or not scheme:
         raise DatabaseURLError(f"{source} is not a database URL; use {_EXAMPLE}")
     scheme = _BARE_SCHEMES.get(scheme.lower(), scheme)
+    if scheme.lower().startswith("mariadb+"):
+        # One dialect for both servers: SQLAlchemy tells MariaDB apart when it
+        # connects, and every check in this project then reads "mysql".
+        scheme = "mysql+" + scheme.partition("+")[2]
     if rest.split("?", 1)[0].count("@") > 1:
         # Parsed as it stands, part of the password would become the host name, and
         # be shown as such in every "cannot connect" message.
@@ -109,22 +117,23 @@ def parse_database_url(raw: str, source: str = "DATABASE_URL") -> URL:
         dialect = url.get_dialect()
     except NoSuchModuleError:
         raise DatabaseURLError(
-            f"{source} names an unknown database driver {url.drivername!r}; "
-            "use postgresql:// (psycopg2) or sqlite:///"
+            f"{source} names an unknown database driver {url.drivername!r}; {_USE}"
         ) from None
     if url.get_backend_name() not in SUPPORTED_BACKENDS:
         raise DatabaseURLError(
             f"{source} names {url.get_backend_name()}, whose migrations this project "
-            "does not guard (one run at a time, bounded waits); use postgresql:// "
-            "(psycopg2) or sqlite:///"
+            f"does not guard (one run at a time, bounded waits); {_USE}"
         )
     try:
         dialect.import_dbapi()
     except ImportError:
         raise DatabaseURLError(
             f"{source} asks for driver {url.drivername!r}, whose Python package is "
-            "not installed; install it or use postgresql:// (psycopg2)"
+            "not installed; install it or use postgresql:// (psycopg2) or mysql:// "
+            "(PyMySQL)"
         ) from None
+    if url.get_backend_name() == "mysql":
+        return _utf8mb4(url, source)
     return _anchor_sqlite_path(url)
 
 
@@ -137,6 +146,18 @@ def describe(url: URL) -> str:
     }
     text = url.set(query=query).render_as_string(hide_password=True)
     return text.replace(f"={masked}", "=***")
+
+
+def _utf8mb4(url: URL, source: str) -> URL:
+    # MySQL's "utf8" holds 3 bytes a character at most: an emoji cannot be stored, or
+    # is cut off. The connection speaks utf8mb4 unless the URL says otherwise.
+    charset = url.query.get("charset", "utf8mb4")
+    if charset != "utf8mb4":
+        raise DatabaseURLError(
+            f"{source} asks for charset={charset}, which cannot hold every character; "
+            "use charset=utf8mb4 or leave it out"
+        )
+    return url.update_query_dict({"charset": "utf8mb4"})
 
 
 def _anchor_sqlite_path(url: URL) -> URL:

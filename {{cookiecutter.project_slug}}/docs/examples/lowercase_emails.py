@@ -21,6 +21,7 @@ from alembic import op
 from alembic.util import CommandError
 
 from migrations.backfill import (
+    case_sensitive,
     execute_in_batches,
     has_table,
     live_connection,
@@ -40,14 +41,16 @@ kept = sa.table(
     KEPT, sa.column("user_id", sa.BigInteger), sa.column("email", sa.String)
 )
 # SQLite's lower() folds ASCII letters only; PostgreSQL's follows the database's
-# LC_CTYPE. Either way this revision and its checks use the database's own lower().
+# LC_CTYPE, MySQL's the column's collation. Either way this revision and its checks use
+# the database's own lower().
 lowered = sa.func.lower(users.c.email)
-mixed_case = users.c.email != lowered
 # Correlated to the users row of the statement it is used in.
 is_kept = sa.exists().where(kept.c.user_id == users.c.id)
 
 
 def upgrade() -> None:
+    # Compared byte for byte: on MySQL 'Ada' = 'ada' otherwise (see case_sensitive).
+    mixed_case = case_sensitive(users.c.email) != lowered
     refuse_case_duplicates()
     if not has_table(KEPT):
         op.create_table(
@@ -89,8 +92,8 @@ def downgrade() -> None:
     # Only addresses nobody changed since the upgrade: a newer one is not overwritten.
     restorable = sa.exists().where(
         kept.c.user_id == users.c.id,
-        kept.c.email != users.c.email,
-        sa.func.lower(kept.c.email) == users.c.email,
+        case_sensitive(kept.c.email) != users.c.email,
+        case_sensitive(sa.func.lower(kept.c.email)) == users.c.email,
     )
     original = (
         sa.select(kept.c.email).where(kept.c.user_id == users.c.id).scalar_subquery()
@@ -106,7 +109,10 @@ def downgrade() -> None:
 
 
 def refuse_case_duplicates() -> None:
-    """Stop before any change if two addresses differ only by case (unique index)."""
+    """Stop before any change if two addresses differ only by case (unique index).
+
+    None can on MySQL: its unique index already ignores case there.
+    """
     groups = sa.select(lowered).group_by(lowered).having(sa.func.count() > 1)
     clashes = live_connection().execute(
         sa.select(sa.func.count()).select_from(groups.subquery())

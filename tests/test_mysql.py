@@ -1,0 +1,355 @@
+"""MySQL and MariaDB: a project baked for MySQL, driven by the real alembic CLI, its
+tools and its make targets against this machine's MariaDB (required in CI, like
+PostgreSQL): clean drift checks and round trips, text and times that come back as they
+went in, one run at a time across replicas, bounded waits, honest partial failures,
+one-line refusals, and a backup that restores."""
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import fresh_mysql_database
+from .helpers import (
+    ALEMBIC,
+    Baked,
+    add_revision,
+    clean_env,
+    failure_line,
+    mysql_connect,
+    mysql_rows,
+    mysql_tables,
+    run,
+)
+
+pytestmark = pytest.mark.mysql
+EXAMPLE_TABLES = {"users", "orders", "order_items"}
+
+
+@pytest.fixture
+def mysql_project(baked_mysql: Baked, tmp_path: Path) -> Baked:
+    """A private copy of the MySQL project, for tests that change it."""
+    copy = tmp_path / baked_mysql.path.name
+    run(["cp", "-r", str(baked_mysql.path), str(copy)])
+    return Baked(copy, baked_mysql.package)
+
+
+def version(url: str) -> list[tuple]:
+    return mysql_rows(url, "SELECT version_num FROM alembic_version")
+
+
+def python(project: Baked, code: str, **env: str) -> str:
+    """Run Python code in the project folder (its package importable); its stdout."""
+    return run([sys.executable, "-c", code], cwd=project.path, **env).stdout
+
+
+# --- drift, round trips, text and time ----------------------------------------------
+
+
+def test_upgrade_check_downgrade_upgrade_is_clean(baked_mysql: Baked, mysql_url: str) -> None:
+    for _ in range(2):
+        baked_mysql.alembic("upgrade", "head", DATABASE_URL=mysql_url)
+        # No false drift: keys (Identity), DATETIME(6) and its default read back as written.
+        checked = baked_mysql.alembic("check", DATABASE_URL=mysql_url)
+        assert "No new upgrade operations detected" in checked.stdout + checked.stderr
+        # The initial downgrade drops tables whose foreign keys need their indexes.
+        baked_mysql.alembic("downgrade", "base", DATABASE_URL=mysql_url)
+        assert mysql_tables(mysql_url) == {"alembic_version"}
+        assert version(mysql_url) == []
+    baked_mysql.alembic("upgrade", "head", DATABASE_URL=mysql_url)
+    database = mysql_url.rsplit("/", 1)[1]
+    collations = mysql_rows(
+        mysql_url,
+        "SELECT table_name, table_collation FROM information_schema.tables WHERE table_schema = %s",
+        (database,),
+    )
+    assert {name for name, _ in collations} == EXAMPLE_TABLES | {"alembic_version"}
+    assert all(collation.startswith("utf8mb4_") for _, collation in collations)
+    types = mysql_rows(
+        mysql_url,
+        "SELECT column_type FROM information_schema.columns "
+        "WHERE table_schema = %s AND column_name = 'created_at'",
+        (database,),
+    )
+    assert types == [("datetime(6)",), ("datetime(6)",)]
+
+
+ROUND_TRIP = """
+from datetime import datetime, timedelta, timezone
+from sqlalchemy import text
+from sqlmodel import Session
+from {package}.db import get_engine
+from {package}.models.examples import User
+
+name = "Zoë Ünal 🚀 多言語"
+written = datetime(2026, 3, 29, 1, 30, 15, 123456, tzinfo=timezone(timedelta(hours=5, minutes=30)))
+with Session(get_engine()) as session:
+    session.add(User(email="zoe@example.com", name=name, created_at=written))
+    session.commit()
+with get_engine().connect() as connection:
+    connection.execute(text("INSERT INTO users (email, name) VALUES ('sql@example.com', 'x')"))
+    connection.commit()
+    zone = connection.execute(text("SELECT @@session.time_zone")).scalar()
+with Session(get_engine()) as session:
+    user = session.query(User).filter_by(email="zoe@example.com").one()
+    by_sql = session.query(User).filter_by(email="sql@example.com").one()
+assert user.name == name, user.name
+assert user.created_at == written and user.created_at.utcoffset() == timedelta(0), user.created_at
+assert user.created_at.microsecond == 123456
+assert by_sql.created_at.tzinfo is not None
+assert abs(datetime.now(timezone.utc) - by_sql.created_at) < timedelta(minutes=1), by_sql.created_at
+print(zone)
+"""
+
+
+def test_text_and_times_come_back_as_they_went_in(baked_mysql: Baked, mysql_url: str) -> None:
+    baked_mysql.alembic("upgrade", "head", DATABASE_URL=mysql_url)
+    zone = python(
+        baked_mysql, ROUND_TRIP.format(package=baked_mysql.package), DATABASE_URL=mysql_url
+    )
+    assert zone.strip() == "+00:00"  # CURRENT_TIMESTAMP defaults are UTC, like the app's values
+    # Stored as UTC wall time: 01:30:15 at +05:30 is 20:00:15 the day before.
+    stored = mysql_rows(
+        mysql_url, "SELECT CAST(created_at AS CHAR) FROM users WHERE email = 'zoe@example.com'"
+    )
+    assert stored == [("2026-03-28 20:00:15.123456",)]
+
+
+# --- one run at a time, bounded waits, partial failures ------------------------------
+
+
+def add_slow_revisions(project: Baked) -> None:
+    down = project.initial_revision()
+    for number in range(3):
+        add_revision(
+            project,
+            f"slow{number}",
+            down,
+            f'op.create_table("t{number}", sa.Column("id", sa.Integer, primary_key=True))\n'
+            'op.execute("SELECT SLEEP(0.2)")',
+            f'op.drop_table("t{number}")',
+        )
+        down = f"slow{number}"
+
+
+def test_eight_replicas_upgrading_at_once_apply_each_revision_once(
+    mysql_project: Baked, mysql_url: str
+) -> None:
+    add_slow_revisions(mysql_project)
+    command = [ALEMBIC, "-c", str(mysql_project.alembic_ini), "upgrade", "head"]
+    env = clean_env(DATABASE_URL=mysql_url)
+    processes = [
+        subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(8)
+    ]
+    outputs = [process.communicate(timeout=120) for process in processes]
+    assert [process.returncode for process in processes] == [0] * 8, outputs
+    logs = "".join(out + err for out, err in outputs)
+    assert logs.count("Running upgrade") == 4  # the initial revision and three more
+    assert version(mysql_url) == [("slow2",)]
+    assert {"t0", "t1", "t2"} | EXAMPLE_TABLES <= mysql_tables(mysql_url)
+
+
+def test_a_blocked_alter_gives_up_in_time_and_says_what_stayed_applied(
+    mysql_project: Baked, mysql_url: str
+) -> None:
+    mysql_project.alembic("upgrade", "head", DATABASE_URL=mysql_url)
+    first = mysql_project.initial_revision()
+    add_revision(
+        mysql_project,
+        "addphone",
+        first,
+        'op.create_table("half", sa.Column("id", sa.Integer, primary_key=True))\n'
+        'op.add_column("users", sa.Column("phone", sa.String(20)))',
+        'op.drop_column("users", "phone")\nop.drop_table("half")',
+    )
+    blocker = mysql_connect(mysql_url)
+    blocker.autocommit(False)
+    blocker.cursor().execute("SELECT * FROM users")  # an open transaction: a metadata lock
+    try:
+        start = time.perf_counter()
+        result = mysql_project.alembic(
+            "upgrade", "head", check=False, DATABASE_URL=mysql_url, MIGRATION_LOCK_TIMEOUT="1s"
+        )
+        elapsed = time.perf_counter() - start
+    finally:
+        blocker.rollback()
+        blocker.close()
+    message = failure_line(result)
+    assert elapsed < 15
+    assert "addphone" in message and "MIGRATION_LOCK_TIMEOUT=1s" in message
+    assert "ALTER TABLE users ADD COLUMN phone" in message
+    # MySQL committed the CREATE TABLE: said, and alembic_version does not claim it.
+    assert "stay applied (CREATE TABLE half" in message
+    assert "docs/deploying.md" in message
+    assert version(mysql_url) == [(first,)]
+    assert "half" in mysql_tables(mysql_url)
+    # The documented recovery: undo what stayed, then run it again.
+    mysql_rows(mysql_url, "DROP TABLE half")
+    mysql_project.alembic("upgrade", "head", DATABASE_URL=mysql_url)
+    assert version(mysql_url) == [("addphone",)]
+
+
+def test_a_runaway_statement_is_stopped_on_mariadb(mysql_project: Baked, mysql_url: str) -> None:
+    mysql_project.alembic("upgrade", "head", DATABASE_URL=mysql_url)
+    first = mysql_project.initial_revision()
+    # MariaDB's sequence engine: a billion rows to filter, far beyond the limit (a bare
+    # COUNT or SUM of a sequence is computed without reading it).
+    slow = "SELECT COUNT(*) FROM seq_1_to_1000000000 WHERE MOD(seq, 7) = 3"
+    add_revision(mysql_project, "slowpoke", first, f'op.execute("{slow}")')
+    start = time.perf_counter()
+    result = mysql_project.alembic(
+        "upgrade", "head", check=False, DATABASE_URL=mysql_url, MIGRATION_STATEMENT_TIMEOUT="1s"
+    )
+    assert time.perf_counter() - start < 15
+    message = failure_line(result)
+    assert "slowpoke" in message and "MIGRATION_STATEMENT_TIMEOUT=1s" in message
+    assert "rolled back" in message and "stay applied (" not in message
+    assert version(mysql_url) == [(first,)]
+
+
+# --- one-line refusals ---------------------------------------------------------------
+
+
+def test_a_database_that_is_not_utf8mb4_is_refused_before_any_table(
+    baked_mysql: Baked, mysql_admin: str
+) -> None:
+    with fresh_mysql_database(mysql_admin, charset="latin1") as url:
+        result = baked_mysql.alembic("upgrade", "head", check=False, DATABASE_URL=url)
+        message = failure_line(result, alone=True)
+        assert "latin1" in message and "ALTER DATABASE" in message and "utf8mb4" in message
+        assert mysql_tables(url) == set()
+
+
+NOTES = '''"""Notes: a model with a str whose length nobody gave."""
+
+from sqlmodel import Field, SQLModel
+
+
+class Note(SQLModel, table=True):
+    __tablename__ = "notes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    body: str
+'''
+
+
+def test_a_str_without_max_length_is_named_in_one_line(
+    mysql_project: Baked, mysql_url: str
+) -> None:
+    (mysql_project.path / mysql_project.package / "models" / "notes.py").write_text(NOTES)
+    mysql_project.alembic("upgrade", "head", DATABASE_URL=mysql_url)
+    result = mysql_project.alembic(
+        "revision", "--autogenerate", "-m", "notes", check=False, DATABASE_URL=mysql_url
+    )
+    message = failure_line(result)
+    assert "Note.body (column notes.body) is a str without max_length" in message
+    assert "Field(max_length=" in message
+    # The project's own suite stops on it at once, in the same words.
+    suite = run(
+        ["make", "-C", str(mysql_project.path), "test", f"PYTHON={sys.executable}"],
+        check=False,
+        TEST_DATABASE_URL=mysql_url,
+    )
+    assert suite.returncode != 0
+    assert "Note.body (column notes.body) is a str without max_length" in suite.stdout
+    assert "Traceback" not in suite.stdout + suite.stderr
+
+
+def test_offline_sql_carries_the_session_limits_and_microseconds(baked_mysql: Baked) -> None:
+    url = "mysql://app@127.0.0.1:1/app"  # offline never connects; nothing listens here
+    sql = baked_mysql.alembic(
+        "upgrade", "head", "--sql", DATABASE_URL=url, MIGRATION_LOCK_TIMEOUT="1500ms"
+    ).stdout
+    assert "SET SESSION lock_wait_timeout = 2;" in sql  # whole seconds, rounded up
+    assert "SET SESSION innodb_lock_wait_timeout = 2;" in sql
+    assert "SET SESSION time_zone = '+00:00';" in sql
+    assert "created_at DATETIME(6) NOT NULL" in sql
+    assert "GET_LOCK" not in sql  # a script cannot stop when it fails to take it
+
+
+# --- backup, drift check, compose and CI ---------------------------------------------
+
+
+def test_backup_restores_and_never_shows_the_password(
+    mysql_project: Baked, mysql_url: str, second_mysql_url: str, tmp_path: Path
+) -> None:
+    database = mysql_url.rsplit("/", 1)[1]
+    user, password = f"u{database[-10:]}", 'p@ss"w\\rd #1'
+    mysql_rows(mysql_url, f"CREATE USER '{user}'@'%%' IDENTIFIED BY %s", (password,))
+    try:
+        mysql_rows(mysql_url, f"GRANT ALL ON `{database}`.* TO '{user}'@'%%'")
+        url = mysql_url.replace("root@", f"{user}@", 1)
+        env = {"DATABASE_URL": url, "DATABASE_PASSWORD": password}
+        mysql_project.alembic("upgrade", "head", **env)
+        mysql_rows(
+            mysql_url, "INSERT INTO users (email, name) VALUES ('zoe@example.com', 'Zoë 🚀')"
+        )
+        result = run(
+            ["make", "-C", str(mysql_project.path), f"PYTHON={sys.executable}", "backup"],
+            **env,
+        )
+    finally:
+        mysql_rows(mysql_url, f"DROP USER '{user}'@'%%'")
+    (dump,) = (mysql_project.path / "backups").glob("*.sql")
+    assert str(dump) in result.stdout
+    assert password not in result.stdout + result.stderr
+    assert dump.stat().st_mode & 0o777 == 0o600
+    assert dump.parent.stat().st_mode & 0o777 == 0o700
+
+    # The script names no database: it restores into whichever it is fed to.
+    restored = second_mysql_url
+    with dump.open("rb") as script:
+        subprocess.run(
+            ["mysql", "-h", "127.0.0.1", "-u", "root", restored.rsplit("/", 1)[1]],
+            stdin=script,
+            check=True,
+            timeout=60,
+        )
+    assert version(restored) == [(mysql_project.initial_revision(),)]
+    assert mysql_rows(restored, "SELECT name FROM users") == [("Zoë 🚀",)]
+
+
+def test_make_check_on_mysql_finds_no_drift_then_a_model_change(
+    mysql_project: Baked, mysql_url: str, second_mysql_url: str
+) -> None:
+    check = ["make", "-C", str(mysql_project.path), f"PYTHON={sys.executable}", "check"]
+    run(check, DRIFT_DATABASE_URL=mysql_url)
+    name = "    name: str = Field(max_length=100)\n"
+    phone = "    phone: str | None = Field(None, max_length=20)\n"
+    mysql_project.change_model(name, name + phone)
+    result = run(check, check=False, DRIFT_DATABASE_URL=second_mysql_url)
+    assert result.returncode != 0
+    assert 'make revision m="describe the change"' in result.stderr
+
+
+def test_compose_and_ci_use_a_mysql_server(baked_mysql: Baked) -> None:
+    compose = yaml.safe_load((baked_mysql.path / "compose.yaml").read_text())
+    db = compose["services"]["db"]
+    assert db["image"].startswith("mysql:8")
+    assert "ports" not in db  # only the stack's services reach the database
+    url = compose["services"]["migrate"]["environment"]["DATABASE_URL"]
+    assert url.startswith("mysql://${MYSQL_USER:-app}@db:3306/")
+    assert "$$MYSQL_PASSWORD" in db["healthcheck"]["test"][1]
+    env_example = (baked_mysql.path / ".env.example").read_text()
+    for line in ("# MYSQL_USER=app", "# MYSQL_PASSWORD=change-me", "DATABASE_URL=mysql://"):
+        assert line in env_example
+    assert "POSTGRES" not in env_example + (baked_mysql.path / "compose.yaml").read_text()
+
+    flow = yaml.safe_load((baked_mysql.path / ".github/workflows/ci.yml").read_text())
+    test, drift = flow["jobs"]["test"], flow["jobs"]["drift"]
+    legs = {
+        leg["database"]: leg["test-database-url"] for leg in test["strategy"]["matrix"]["include"]
+    }
+    assert set(legs) == {"sqlite", "mysql"}
+    for job, url in ((test, legs["mysql"]), (drift, drift["env"]["DRIFT_DATABASE_URL"])):
+        service = job["services"]["mysql"]
+        assert service["image"].startswith("mysql:8")
+        assert "3306:3306" in service["ports"] and "mysqladmin ping" in service["options"]
+        assert url.startswith("mysql://root:") and url.endswith(service["env"]["MYSQL_DATABASE"])
+        assert f":{service['env']['MYSQL_ROOT_PASSWORD']}@" in url
