@@ -165,16 +165,24 @@ def _compare_mysql_defaults(
 ) -> bool | None:
     if metadata_column.identity is not None:
         return False
-    # A DATETIME(6) column reads back CURRENT_TIMESTAMP as current_timestamp(6).
     model, found = rendered_metadata_default, inspected_default
-    if model and found and _timestamp_default(model) and _timestamp_default(found):
+    if model and found and _mysql_default(model) == _mysql_default(found):
         return False
-    return None
+    return None  # Alembic compares the rest
 
 
-def _timestamp_default(text: str) -> bool:
-    pattern = r"\(*(current_timestamp|now)(\(\d*\))?\)*"
-    return bool(re.fullmatch(pattern, text.strip().lower()))
+def _mysql_default(text: str) -> str:
+    """A MySQL server default as the same text whichever way it was written or read:
+    MariaDB reads back '{}' quoted, sa.true() as 1, and a DATETIME(6)'s
+    CURRENT_TIMESTAMP as current_timestamp(6)."""
+    text = text.strip()
+    while text.startswith("(") and text.endswith(")"):
+        text = text[1:-1].strip()
+    if len(text) > 1 and text[0] == text[-1] == "'":
+        text = text[1:-1].replace("''", "'")
+    text = text.lower()
+    text = re.sub(r"^(current_timestamp|now)(\(\d*\))?$", "current_timestamp", text)
+    return {"true": "1", "false": "0"}.get(text, text)
 
 
 def compare_type(

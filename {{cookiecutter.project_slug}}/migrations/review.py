@@ -86,11 +86,13 @@ def review_revision(
     metadata = context.opts.get("target_metadata")
     for upgrade in script.upgrade_ops_list:
         _annotate(upgrade.ops)
+        _generic_alterations(upgrade.ops)
         if not native_enums:
             _create_enum_types(upgrade.ops)
     for downgrade in script.downgrade_ops_list:
         _keep_indexes_of_dropped_tables(downgrade.ops)
         _make_generic(downgrade.ops)
+        _generic_alterations(downgrade.ops)
         if not native_enums:
             _drop_enum_types(downgrade.ops, metadata)
 
@@ -216,16 +218,39 @@ def _make_generic(operations: list[ops.MigrateOperation]) -> None:
         else:
             continue
         for column in columns:
-            # Enums stay as written: alembic-postgresql-enum's ENUM(create_type=False)
-            # must not become a generic Enum that creates its type a second time.
-            module = type(column.type).__module__
-            if module.startswith("sqlalchemy.dialects.") and not isinstance(
-                column.type, sa.Enum
-            ):
-                # A type only that backend has (no generic form) is kept as it is.
-                with contextlib.suppress(NotImplementedError):
-                    column.type = column.type.as_generic()
+            column.type = _generic(column.type)
             _uncast_default(column)
+
+
+def _generic_alterations(operations: list[ops.MigrateOperation]) -> None:
+    """alter_column's types read back from the database, as any backend can run them."""
+    for _container, _index, operation in _walk(operations):
+        if not isinstance(operation, ops.AlterColumnOp):
+            continue
+        old, new = operation.existing_type, operation.modify_type
+        if new is not None:
+            operation.modify_type = _generic(new, named_like=old)
+        if old is not None:
+            operation.existing_type = _generic(old, named_like=new)
+
+
+def _generic(type_: Any, named_like: Any = None) -> Any:
+    """A dialect's type in its generic form (String, not mysql.VARCHAR), where it has
+    one; a MySQL ENUM (nameless) takes the name of the model's enum beside it."""
+    module = type(type_).__module__
+    if not module.startswith("sqlalchemy.dialects."):
+        return type_
+    if isinstance(type_, sa.Enum):
+        if not module.startswith("sqlalchemy.dialects.mysql"):
+            # alembic-postgresql-enum's ENUM(create_type=False) must not become a
+            # generic Enum that creates its type a second time.
+            return type_
+        name = named_like.name if isinstance(named_like, sa.Enum) else None
+        return sa.Enum(*type_.enums, name=name)
+    # A type only that backend has (no generic form) is kept as it is.
+    with contextlib.suppress(NotImplementedError):
+        return type_.as_generic()
+    return type_
 
 
 def _uncast_default(column: sa.Column[Any]) -> None:
