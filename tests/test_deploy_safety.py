@@ -334,7 +334,7 @@ def test_worked_examples_upgrade_downgrade_upgrade(
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'examples.db'}"
     else:
-        url = request.getfixturevalue(f"{backend}_url")
+        url = request.getfixturevalue({"postgresql": "postgres_url"}.get(backend, "mysql_url"))
     rev = project.install_example(example, project.initial_revision())
     first = project.initial_revision()
     for target in ("head", first, "head"):
