@@ -4,6 +4,7 @@ PostgreSQL): clean drift checks and round trips, text and times that come back a
 went in, one run at a time across replicas, bounded waits, honest partial failures,
 one-line refusals, and a backup that restores."""
 
+import importlib
 import subprocess
 import sys
 import time
@@ -353,3 +354,62 @@ def test_compose_and_ci_use_a_mysql_server(baked_mysql: Baked) -> None:
         assert "3306:3306" in service["ports"] and "mysqladmin ping" in service["options"]
         assert url.startswith("mysql://root:") and url.endswith(service["env"]["MYSQL_DATABASE"])
         assert f":{service['env']['MYSQL_ROOT_PASSWORD']}@" in url
+
+
+# --- the MySQL helpers, in-process ----------------------------------------------------
+
+
+@pytest.fixture
+def mysql_module(baked_mysql: Baked, monkeypatch: pytest.MonkeyPatch):
+    """The baked project's migrations/mysql.py, imported from its folder."""
+    monkeypatch.syspath_prepend(str(baked_mysql.path))
+    for name in [n for n in sys.modules if n.split(".")[0] in ("migrations", baked_mysql.package)]:
+        monkeypatch.delitem(sys.modules, name)
+    module = importlib.import_module("migrations.mysql")
+    yield module
+    for name in [n for n in sys.modules if n.split(".")[0] in ("migrations", baked_mysql.package)]:
+        del sys.modules[name]
+
+
+def test_lock_names_fit_mysql_and_differ_per_database(mysql_module) -> None:
+    short = mysql_module.lock_name("orders_service", "orders")
+    assert short == "alembic:orders_service:orders"
+    longest = "a" * 40  # the longest package name the template accepts
+    names = {mysql_module.lock_name(longest, f"{'d' * 60}{n}") for n in range(3)}
+    assert len(names) == 3 and all(len(name) <= 64 for name in names)
+
+
+def test_statements_that_stayed_applied_end_at_the_last_ddl(mysql_module) -> None:
+    ran = [
+        "SELECT 1",
+        "CREATE TABLE half (id INTEGER)",
+        "UPDATE users SET name = 'x'",  # committed by the ALTER after it
+        "  alter TABLE users ADD COLUMN phone VARCHAR(20)",
+        "UPDATE users SET phone = ''",  # rolled back with the transaction
+    ]
+    assert mysql_module.applied_statements(ran) == ran[:4]
+    assert mysql_module.applied_statements(["SELECT 1", "UPDATE t SET a = 1"]) == []
+
+
+@pytest.mark.parametrize(
+    "lock, statement, mariadb, expected",
+    [
+        ("500ms", "1min", True, ["= 1", "= 1", "max_statement_time = 60"]),
+        ("1500ms", "250ms", True, ["= 2", "= 2", "max_statement_time = 0.25"]),
+        ("5s", "1min", False, ["= 5", "= 5", "max_execution_time = 60000"]),
+        ("2min", "1min", None, ["= 120", "= 120"]),
+    ],
+)
+def test_session_limits_in_the_units_each_server_takes(
+    mysql_module, lock: str, statement: str, mariadb: bool | None, expected: list[str]
+) -> None:
+    from migrations.limits import migration_limits
+
+    limits = migration_limits(
+        {"MIGRATION_LOCK_TIMEOUT": lock, "MIGRATION_STATEMENT_TIMEOUT": statement}
+    )
+    settings = mysql_module.session_settings(limits, mariadb)
+    assert settings[0] == "SET SESSION time_zone = '+00:00'"
+    assert len(settings) == 1 + len(expected)
+    for line, tail in zip(settings[1:], expected, strict=True):
+        assert line.endswith(tail), line
