@@ -1,6 +1,5 @@
 """The generated API, served for real by `make run` and spoken to over a socket."""
 
-import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -8,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .helpers import BIN, Baked, Server, free_port, run, start_server
+from .helpers import Baked, Server, assert_fuzzes_clean, make_run, run
 
 pytestmark = pytest.mark.postgres
 
@@ -22,16 +21,6 @@ def compose_healthcheck(project: Baked, port: int) -> list[str]:
     command = app["healthcheck"]["test"]
     assert command[0] == "CMD"
     return [sys.executable, *[part.replace(":8000/", f":{port}/") for part in command[2:]]]
-
-
-def make_run(project: Baked, log: Path, **env: str) -> Server:
-    """`make run` on a free port, up and answering."""
-    port = free_port()
-    server = start_server(
-        ["make", "run", f"PORT={port}", f"PYTHON={sys.executable}"], port, project.path, log, **env
-    )
-    server.wait_until_up()
-    return server
 
 
 @pytest.fixture
@@ -80,34 +69,9 @@ def test_served_api_is_ready_only_at_head_and_fuzzes_clean(
     assert call("DELETE", f"/users/{user['id']}")[0] == 204
     assert call("GET", f"/orders/{order['id']}")[0] == 404  # the cascade
 
-    # Property-based fuzzing from the served schema, with the token: every check
-    # schemathesis has (no 500, status codes, bodies and headers as documented,
-    # invalid input refused, valid input accepted, deleted rows gone, routes refusing
-    # requests without the token), on PostgreSQL, which refuses what SQLite lets by
-    # (NUL characters, integers beyond BIGINT).
-    fuzz = run(
-        [
-            str(BIN / "st"),
-            "run",
-            f"{server.url}/openapi.json",
-            "--checks",
-            "all",
-            "--header",
-            f"Authorization: Bearer {TOKEN}",
-            "--max-examples",
-            "15",
-            "--seed",
-            "20261126",
-        ],
-        check=False,
-    )
-    log = server.stop()
-    assert fuzz.returncode == 0, fuzz.stdout[-6000:]
-    generated = re.search(r"(\d+) generated, (\d+) passed\b", fuzz.stdout)
-    assert generated and generated[1] == generated[2], fuzz.stdout[-3000:]
-    assert int(generated[1]) > 500
-    assert "Traceback" not in log and " 500 " not in log, log[-4000:]
-    assert TOKEN not in log
+    # Property-based fuzzing from the served schema, with the token, on PostgreSQL,
+    # which refuses what SQLite lets by (NUL characters, integers beyond BIGINT).
+    assert_fuzzes_clean(server, TOKEN)
 
 
 def test_make_run_without_tokens_serves_this_machine_only_and_says_so(

@@ -18,8 +18,10 @@ from .helpers import (
     ALEMBIC,
     Baked,
     add_revision,
+    assert_fuzzes_clean,
     clean_env,
     failure_line,
+    make_run,
     mysql_connect,
     mysql_rows,
     mysql_tables,
@@ -413,3 +415,38 @@ def test_session_limits_in_the_units_each_server_takes(
     assert len(settings) == 1 + len(expected)
     for line, tail in zip(settings[1:], expected, strict=True):
         assert line.endswith(tail), line
+
+
+# --- the API on MySQL --------------------------------------------------------------------
+
+
+def test_the_api_on_mysql_serves_the_readme_session_and_fuzzes_clean(
+    baked_mysql: Baked, mysql_url: str, tmp_path: Path
+) -> None:
+    token = "a-token-for-the-mysql-fuzzer-0123456789"
+    baked_mysql.alembic("upgrade", "head", DATABASE_URL=mysql_url)
+    server = make_run(
+        baked_mysql, tmp_path / "server.log", DATABASE_URL=mysql_url, API_TOKENS=token
+    )
+    try:
+        assert server.call("GET", "/health/ready")[0] == 200
+        status, user = server.call(
+            "POST", "/users", {"email": "zoe@example.com", "name": "Zoë 🚀"}, token=token
+        )
+        assert status == 201 and user["name"] == "Zoë 🚀", user
+        # The unique index ignores case here as the API does: one address, one user.
+        again = {"email": "ZOE@example.com", "name": "Z"}
+        assert server.call("POST", "/users", again, token=token)[0] == 409
+        status, order = server.call(
+            "POST", f"/users/{user['id']}/orders", {"total": "19.98"}, token=token
+        )
+        assert status == 201 and order["total"] == "19.98", order
+        assert (
+            server.call("PATCH", f"/orders/{order['id']}", {"status": "lost"}, token=token)[0]
+            == 422
+        )
+    except BaseException:
+        server.stop()
+        raise
+    # Every check schemathesis has, on MySQL: its errors map to the documented codes too.
+    assert_fuzzes_clean(server, token)
