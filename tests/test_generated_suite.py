@@ -112,6 +112,16 @@ def test_swapping_the_example_models_for_your_own_keeps_the_suite_green(
     assert_all_passed(run_suite(project))
 
 
+def test_deleting_the_examples_without_models_of_your_own_is_one_line(project: Baked) -> None:
+    project.remove_examples()
+    result = run_suite(project, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "The models define no tables, yet the migrations create some" in output
+    assert f"{project.package}/models/" in output
+    assert "Traceback" not in output and "NotImplementedError" not in output
+
+
 def test_a_broken_example_test_module_never_stops_the_migration_tests(project: Baked) -> None:
     (project.path / project.package / "models" / "examples.py").unlink()
     result = run_suite(project, check=False)

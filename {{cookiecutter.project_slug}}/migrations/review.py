@@ -39,12 +39,19 @@ class Note(ops.MigrateOperation):
     def __init__(self, text: str) -> None:
         self.text = text
 
+    def to_diff_tuple(self) -> tuple[Any, ...]:
+        # `alembic check` lists every operation as a diff: a note reads as one too.
+        return ("note", self.text)
+
 
 class EnumType(ops.MigrateOperation):
     """Create or drop a named enum type where the database has them (PostgreSQL)."""
 
     def __init__(self, enum: sa.Enum, create: bool) -> None:
         self.enum, self.create = enum, create
+
+    def to_diff_tuple(self) -> tuple[Any, ...]:
+        return ("create_enum" if self.create else "drop_enum", self.enum.name)
 
 
 @renderers.dispatch_for(Note)
