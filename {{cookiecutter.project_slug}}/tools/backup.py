@@ -16,10 +16,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy.engine import URL
 
@@ -45,16 +45,19 @@ def libpq_target(url: URL) -> tuple[str, dict[str, str]]:
     return uri, {key: str(value) for key, value in secrets.items() if value}
 
 
-@contextmanager
-def mysqldump_command(url: URL, target: Path) -> Iterator[list[str]]:
-    """The mysqldump command line for `url`, writing `target`.
+def pg_dump(tool: str, url: URL, target: Path) -> subprocess.CompletedProcess[bytes]:
+    """Dump a PostgreSQL database in the custom format (pg_restore reads it)."""
+    uri, secrets = libpq_target(url)
+    command = [tool, "--format=custom", "--file", str(target), "--dbname", uri]
+    return subprocess.run(command, env={**os.environ, **secrets}, umask=0o077)
+
+
+def mysqldump(tool: str, url: URL, target: Path) -> subprocess.CompletedProcess[bytes]:
+    """Dump a MySQL or MariaDB database as an SQL script.
 
     The password goes in an option file only its owner can read, deleted afterwards:
     on the command line any user could read it in the process list.
     """
-    dump = shutil.which("mysqldump") or shutil.which("mariadb-dump")
-    if dump is None:
-        raise SettingError("mysqldump is not installed (MySQL or MariaDB client tools)")
     with tempfile.TemporaryDirectory() as private:
         options = Path(private) / "client.cnf"
         password = url.password or url.query.get("password") or ""
@@ -62,25 +65,42 @@ def mysqldump_command(url: URL, target: Path) -> Iterator[list[str]]:
         quoted = str(password).replace("\\", "\\\\").replace('"', '\\"')
         options.write_text(f'[client]\npassword="{quoted}"\n')
         options.chmod(0o600)
-        given = url.query.get("unix_socket")
-        socket = [f"--socket={given}"] if given else []
-        yield [
-            dump,
+        socket = url.query.get("unix_socket")
+        command = [
+            tool,
             f"--defaults-extra-file={options}",  # must come first
             f"--host={url.host or 'localhost'}",
             f"--port={url.port or 3306}",
             f"--user={url.username or ''}",
+            *([f"--socket={socket}"] if socket else []),
             "--default-character-set=utf8mb4",
             # A consistent snapshot of InnoDB tables without locking them for writes.
             "--single-transaction",
             "--routines",
             "--triggers",
             f"--result-file={target}",
-            *socket,
             # The name alone (no --databases): the script holds no CREATE DATABASE or
             # USE, so it restores into whichever database it is fed to.
             str(url.database),
         ]
+        return subprocess.run(command, umask=0o077)
+
+
+class Dumper(NamedTuple):
+    """How one backend is dumped."""
+
+    tools: tuple[str, ...]  # the command's names, the first one found is used
+    package: str  # what installs it
+    run: Callable[[str, URL, Path], subprocess.CompletedProcess[bytes]]
+    suffix: str
+
+
+DUMPERS = {
+    "postgresql": Dumper(("pg_dump",), "PostgreSQL client tools", pg_dump, ".dump"),
+    "mysql": Dumper(
+        ("mysqldump", "mariadb-dump"), "MySQL client tools", mysqldump, ".sql"
+    ),
+}
 
 
 def fail(message: str, code: int = 2) -> int:
@@ -98,41 +118,27 @@ def main(argv: list[str]) -> int:
         url = database_url()
     except SettingError as exc:
         return fail(str(exc))
-    backend = url.get_backend_name()
-    if backend not in ("postgresql", "mysql"):
-        return fail(
-            "DATABASE_URL is not PostgreSQL or MySQL; copy the SQLite file instead"
-        )
-    pg_dump = shutil.which("pg_dump")
-    if backend == "postgresql" and pg_dump is None:
-        return fail("pg_dump is not installed (PostgreSQL client tools)")
+    dumper = DUMPERS.get(url.get_backend_name())
+    if dumper is None:
+        return fail("DATABASE_URL is not PostgreSQL or MySQL: copy the SQLite file")
+    tool = next(filter(None, map(shutil.which, dumper.tools)), None)
+    if tool is None:
+        return fail(f"{dumper.tools[0]} is not installed ({dumper.package})")
     # A dump holds every row: its folder and file are the owner's alone.
     args.output_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     args.output_dir.chmod(0o700)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    suffix = ".dump" if backend == "postgresql" else ".sql"
-    target = args.output_dir / f"{url.database}-{stamp}{suffix}"
+    target = args.output_dir / f"{url.database}-{stamp}{dumper.suffix}"
     copy = 1
     while target.exists():  # two backups in one second: never overwrite a dump
         copy += 1
-        target = args.output_dir / f"{url.database}-{stamp}-{copy}{suffix}"
+        target = args.output_dir / f"{url.database}-{stamp}-{copy}{dumper.suffix}"
     # No timeout: a large database takes as long as it takes; the tools report errors.
-    try:
-        if backend == "postgresql":
-            assert pg_dump is not None
-            uri, secrets = libpq_target(url)
-            command = [pg_dump, "--format=custom", "--file", str(target), "--dbname"]
-            command.append(uri)
-            result = subprocess.run(command, env={**os.environ, **secrets}, umask=0o077)
-        else:
-            with mysqldump_command(url, target) as command:
-                result = subprocess.run(command, umask=0o077)
-    except SettingError as exc:
-        return fail(str(exc))
+    result = dumper.run(tool, url, target)
     if result.returncode != 0:
         target.unlink(missing_ok=True)  # never leave a truncated dump that looks fine
-        tool = Path(command[0]).name
-        return fail(f"{tool} failed; no backup was written", result.returncode)
+        name = dumper.tools[0]
+        return fail(f"{name} failed; no backup was written", result.returncode)
     print(f"{target} ({target.stat().st_size} bytes)")
     return 0
 
