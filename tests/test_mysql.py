@@ -158,6 +158,27 @@ def test_eight_replicas_upgrading_at_once_apply_each_revision_once(
     assert {"t0", "t1", "t2"} | EXAMPLE_TABLES <= mysql_tables(mysql_url)
 
 
+def test_a_waiting_replica_gives_up_after_the_wait_timeout(
+    baked_mysql: Baked, mysql_url: str
+) -> None:
+    database = mysql_url.rsplit("/", 1)[1]
+    holder = mysql_connect(mysql_url)  # another replica's run, holding the project's lock
+    with holder.cursor() as cursor:
+        cursor.execute("SELECT GET_LOCK(%s, 0)", (f"alembic:{baked_mysql.package}:{database}",))
+        assert cursor.fetchone() == (1,)
+    try:
+        start = time.perf_counter()
+        result = baked_mysql.alembic(
+            "upgrade", "head", check=False, DATABASE_URL=mysql_url, MIGRATION_WAIT_TIMEOUT="1s"
+        )
+        assert time.perf_counter() - start < 15
+    finally:
+        holder.close()
+    message = failure_line(result)
+    assert "MIGRATION_WAIT_TIMEOUT=1s" in message and "nothing was changed" in message
+    assert mysql_tables(mysql_url) == set()
+
+
 def test_a_blocked_alter_gives_up_in_time_and_says_what_stayed_applied(
     mysql_project: Baked, mysql_url: str
 ) -> None:
