@@ -253,4 +253,3 @@ def test_a_model_set_written_on_mysql_migrates_there_and_on_sqlite(
     for expected in MYSQL_EXPECTED[name]:
         assert expected in text, expected
     assert "mysql." not in text  # generic types: the revision runs on SQLite too
-    run_suite(project, mysql_url)
