@@ -150,7 +150,7 @@ def describe(url: URL) -> str:
 
 def _utf8mb4(url: URL, source: str) -> URL:
     # MySQL's "utf8" holds 3 bytes a character at most: an emoji cannot be stored, or
-    # is cut off. The connection speaks utf8mb4 unless the URL says otherwise.
+    # is cut off. Connections always speak utf8mb4; a URL asking for less is refused.
     charset = url.query.get("charset", "utf8mb4")
     if charset != "utf8mb4":
         raise DatabaseURLError(
