@@ -12,7 +12,7 @@ import psycopg2
 import pymysql
 import pytest
 
-from .helpers import UV, Baked, bake, mysql_connect, run
+from .helpers import UV, Baked, bake, fresh_mysql_database, mysql_connect, run
 
 # The server the PostgreSQL tests create their databases on (trust auth here and in CI).
 ADMIN_URL = os.environ.get(
@@ -87,22 +87,6 @@ def mysql_admin() -> str:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     return MYSQL_ADMIN_URL
-
-
-@contextmanager
-def fresh_mysql_database(admin_url: str, charset: str = "utf8mb4") -> Iterator[str]:
-    """A new, empty database on the admin URL's server (dropped afterwards)."""
-    name = f"tpl_{uuid.uuid4().hex[:12]}"
-    collation = "utf8mb4_unicode_ci" if charset == "utf8mb4" else f"{charset}_swedish_ci"
-    admin = mysql_connect(admin_url)
-    with admin.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET {charset} COLLATE {collation}")
-    try:
-        yield f"{admin_url.rstrip('/')}/{name}"
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        admin.close()
 
 
 @pytest.fixture

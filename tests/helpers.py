@@ -11,6 +11,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -226,6 +229,23 @@ def mysql_connect(url: str) -> pymysql.Connection:
         autocommit=True,
         connect_timeout=5,
     )
+
+
+@contextmanager
+def fresh_mysql_database(
+    admin_url: str, character_set: str = "utf8mb4 COLLATE utf8mb4_unicode_ci"
+) -> Iterator[str]:
+    """A new, empty database on the admin URL's server (dropped afterwards)."""
+    name = f"tpl_{uuid.uuid4().hex[:12]}"
+    admin = mysql_connect(admin_url)
+    with admin.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET {character_set}")
+    try:
+        yield f"{admin_url.rstrip('/')}/{name}"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        admin.close()
 
 
 def mysql_rows(url: str, sql: str, args: tuple = ()) -> list[tuple]:

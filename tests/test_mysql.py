@@ -5,6 +5,7 @@ went in, one run at a time across replicas, bounded waits, honest partial failur
 one-line refusals, and a backup that restores."""
 
 import importlib
+import shutil
 import subprocess
 import sys
 import time
@@ -13,7 +14,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import fresh_mysql_database
 from .helpers import (
     ALEMBIC,
     Baked,
@@ -21,6 +21,7 @@ from .helpers import (
     assert_fuzzes_clean,
     clean_env,
     failure_line,
+    fresh_mysql_database,
     make_run,
     mysql_connect,
     mysql_rows,
@@ -36,7 +37,7 @@ EXAMPLE_TABLES = {"users", "orders", "order_items"}
 def mysql_project(baked_mysql: Baked, tmp_path: Path) -> Baked:
     """A private copy of the MySQL project, for tests that change it."""
     copy = tmp_path / baked_mysql.path.name
-    run(["cp", "-r", str(baked_mysql.path), str(copy)])
+    shutil.copytree(baked_mysql.path, copy)
     return Baked(copy, baked_mysql.package)
 
 
@@ -243,7 +244,7 @@ def test_a_runaway_statement_is_stopped_on_mariadb(mysql_project: Baked, mysql_u
 def test_a_database_that_is_not_utf8mb4_is_refused_before_any_table(
     baked_mysql: Baked, mysql_admin: str
 ) -> None:
-    with fresh_mysql_database(mysql_admin, charset="latin1") as url:
+    with fresh_mysql_database(mysql_admin, "latin1") as url:
         result = baked_mysql.alembic("upgrade", "head", check=False, DATABASE_URL=url)
         message = failure_line(result, alone=True)
         assert "latin1" in message and "ALTER DATABASE" in message and "utf8mb4" in message
