@@ -110,6 +110,39 @@ def add_revision(project: Baked, rev: str, down: str, upgrade: str, downgrade: s
     )
 
 
+def add_slow_revisions(project: Baked, slow_sql: str) -> None:
+    """Three revisions after the initial one (slow0..slow2), each creating a table and
+    then running `slow_sql`, so that runs started together overlap."""
+    down = project.initial_revision()
+    for number in range(3):
+        rev = f"slow{number}"
+        add_revision(
+            project,
+            rev,
+            down,
+            f'op.create_table("t{number}", sa.Column("id", sa.Integer, primary_key=True))\n'
+            f'op.execute("{slow_sql}")',
+            f'op.drop_table("t{number}")',
+        )
+        down = rev
+
+
+def upgrade_at_once(project: Baked, database_url: str, replicas: int) -> str:
+    """`alembic upgrade head` started by `replicas` processes together, as replicas of a
+    deploy do; every one must succeed. Their output, joined."""
+    command = [ALEMBIC, "-c", str(project.alembic_ini), "upgrade", "head"]
+    env = clean_env(DATABASE_URL=database_url)
+    processes = [
+        subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(replicas)
+    ]
+    outputs = [process.communicate(timeout=120) for process in processes]
+    assert [process.returncode for process in processes] == [0] * replicas, outputs
+    return "".join(out + err for out, err in outputs)
+
+
 def clean_env(**overrides: str) -> dict[str, str]:
     """The test process's environment without the variables projects read, plus overrides."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEST_DATABASE_URL")}

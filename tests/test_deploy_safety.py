@@ -3,7 +3,6 @@ deploys, bounded lock and statement waits, failures that leave nothing half-done
 offline SQL, worked examples, squawk lint and a backup that restores."""
 
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -12,10 +11,9 @@ import psycopg2
 import pytest
 
 from .helpers import (
-    ALEMBIC,
     Baked,
     add_revision,
-    clean_env,
+    add_slow_revisions,
     failure_line,
     mysql_rows,
     postgres_rows,
@@ -23,6 +21,7 @@ from .helpers import (
     run,
     sqlite_rows,
     sqlite_tables,
+    upgrade_at_once,
 )
 
 
@@ -38,30 +37,8 @@ def version(url: str) -> list[tuple]:
 def test_replicas_upgrading_at_once_apply_each_revision_once(
     project: Baked, postgres_url: str, replicas: int
 ) -> None:
-    down = project.initial_revision()
-    for number in range(3):
-        rev = f"slow{number}"
-        add_revision(
-            project,
-            rev,
-            down,
-            f'op.create_table("t{number}", sa.Column("id", sa.Integer, primary_key=True))\n'
-            'op.execute("SELECT pg_sleep(0.2)")',
-            f'op.drop_table("t{number}")',
-        )
-        down = rev
-    command = [ALEMBIC, "-c", str(project.alembic_ini), "upgrade", "head"]
-    env = clean_env(DATABASE_URL=postgres_url)
-    processes = [
-        subprocess.Popen(
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        for _ in range(replicas)
-    ]
-    outputs = [p.communicate(timeout=120) for p in processes]
-
-    assert [p.returncode for p in processes] == [0] * replicas, outputs
-    logs = "".join(out + err for out, err in outputs)
+    add_slow_revisions(project, "SELECT pg_sleep(0.2)")
+    logs = upgrade_at_once(project, postgres_url, replicas)
     assert logs.count("Running upgrade") == 4  # the initial revision and three more
     assert version(postgres_url) == [("slow2",)]
     assert {"t0", "t1", "t2", "users"} <= postgres_tables(postgres_url)
@@ -70,32 +47,12 @@ def test_replicas_upgrading_at_once_apply_each_revision_once(
 def test_sqlite_runs_started_together_queue_and_apply_each_revision_once(
     project: Baked, tmp_path: Path
 ) -> None:
-    down = project.initial_revision()
-    for number in range(3):
-        rev = f"slow{number}"
-        # A statement that takes a while on SQLite, so the runs overlap.
-        slow = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 200000)"
-        add_revision(
-            project,
-            rev,
-            down,
-            f'op.create_table("t{number}", sa.Column("id", sa.Integer, primary_key=True))\n'
-            f'op.execute("{slow} SELECT count(*) FROM c")',
-            f'op.drop_table("t{number}")',
-        )
-        down = rev
+    # A statement that takes a while on SQLite, so the runs overlap.
+    slow = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 200000)"
+    add_slow_revisions(project, f"{slow} SELECT count(*) FROM c")
     database = tmp_path / "replicas.db"
-    command = [ALEMBIC, "-c", str(project.alembic_ini), "upgrade", "head"]
-    env = clean_env(DATABASE_URL=f"sqlite:///{database}")
-    processes = [
-        subprocess.Popen(
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        for _ in range(4)
-    ]
-    outputs = [p.communicate(timeout=120) for p in processes]
-    assert [p.returncode for p in processes] == [0] * 4, outputs
-    assert "".join(out + err for out, err in outputs).count("Running upgrade") == 4
+    logs = upgrade_at_once(project, f"sqlite:///{database}", 4)
+    assert logs.count("Running upgrade") == 4
     assert sqlite_rows(database, "SELECT version_num FROM alembic_version") == [("slow2",)]
 
 

@@ -15,11 +15,10 @@ import pytest
 import yaml
 
 from .helpers import (
-    ALEMBIC,
     Baked,
     add_revision,
+    add_slow_revisions,
     assert_fuzzes_clean,
-    clean_env,
     failure_line,
     fresh_mysql_database,
     make_run,
@@ -27,6 +26,7 @@ from .helpers import (
     mysql_rows,
     mysql_tables,
     run,
+    upgrade_at_once,
 )
 
 pytestmark = pytest.mark.mysql
@@ -125,35 +125,11 @@ def test_text_and_times_come_back_as_they_went_in(baked_mysql: Baked, mysql_url:
 # --- one run at a time, bounded waits, partial failures ------------------------------
 
 
-def add_slow_revisions(project: Baked) -> None:
-    down = project.initial_revision()
-    for number in range(3):
-        add_revision(
-            project,
-            f"slow{number}",
-            down,
-            f'op.create_table("t{number}", sa.Column("id", sa.Integer, primary_key=True))\n'
-            'op.execute("SELECT SLEEP(0.2)")',
-            f'op.drop_table("t{number}")',
-        )
-        down = f"slow{number}"
-
-
 def test_eight_replicas_upgrading_at_once_apply_each_revision_once(
     mysql_project: Baked, mysql_url: str
 ) -> None:
-    add_slow_revisions(mysql_project)
-    command = [ALEMBIC, "-c", str(mysql_project.alembic_ini), "upgrade", "head"]
-    env = clean_env(DATABASE_URL=mysql_url)
-    processes = [
-        subprocess.Popen(
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        for _ in range(8)
-    ]
-    outputs = [process.communicate(timeout=120) for process in processes]
-    assert [process.returncode for process in processes] == [0] * 8, outputs
-    logs = "".join(out + err for out, err in outputs)
+    add_slow_revisions(mysql_project, "SELECT SLEEP(0.2)")
+    logs = upgrade_at_once(mysql_project, mysql_url, 8)
     assert logs.count("Running upgrade") == 4  # the initial revision and three more
     assert version(mysql_url) == [("slow2",)]
     assert {"t0", "t1", "t2"} | EXAMPLE_TABLES <= mysql_tables(mysql_url)
