@@ -175,12 +175,7 @@ def _mysql_default(text: str) -> str:
     """A MySQL server default as the same text whichever way it was written or read:
     MariaDB reads back '{}' quoted, sa.true() as 1, and a DATETIME(6)'s
     CURRENT_TIMESTAMP as current_timestamp(6)."""
-    text = text.strip()
-    while text.startswith("(") and text.endswith(")"):
-        text = text[1:-1].strip()
-    if len(text) > 1 and text[0] == text[-1] == "'":
-        text = text[1:-1].replace("''", "'")
-    text = text.lower()
+    text = _normalize_default(text)
     text = re.sub(r"^(current_timestamp|now)(\(\d*\))?$", "current_timestamp", text)
     return {"true": "1", "false": "0"}.get(text, text)
 
@@ -257,7 +252,7 @@ def _default_text(default: DefaultClause, dialect: Dialect) -> str:
 
 
 def _normalize_default(text: str) -> str:
-    """A server default without the casts, quotes and parentheses PostgreSQL adds."""
+    """A server default without the casts, quotes and parentheses a database adds."""
     text = text.strip()
     while text.startswith("(") and text.endswith(")"):
         text = text[1:-1].strip()
