@@ -69,7 +69,20 @@ def where(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}{place}"
 
 
-def sqlite_cannot_store(metadata: sa.MetaData) -> str | None:
+def cannot_store(metadata: sa.MetaData, dialect_name: str) -> str | None:
+    """The first model column `dialect_name` cannot create, and what to do, in words
+    (None when every column fits). Autogenerate and the project's tests both ask."""
+    if dialect_name == "sqlite" and (problem := _sqlite_cannot_store(metadata)):
+        return (
+            f"{problem}: run against PostgreSQL (DATABASE_URL=postgresql://..., and "
+            "TEST_DATABASE_URL for the tests)"
+        )
+    if dialect_name == "mysql":
+        return _mysql_cannot_store(metadata)
+    return None
+
+
+def _sqlite_cannot_store(metadata: sa.MetaData) -> str | None:
     """The first model column of a type SQLite cannot store (ARRAY, JSONB...)."""
     dialect = sqlite.dialect()
     for table in metadata.tables.values():
@@ -85,7 +98,7 @@ def sqlite_cannot_store(metadata: sa.MetaData) -> str | None:
     return None
 
 
-def mysql_cannot_store(metadata: sa.MetaData) -> str | None:
+def _mysql_cannot_store(metadata: sa.MetaData) -> str | None:
     """The first model column MySQL cannot create: a VARCHAR without a length."""
     dialect = mysql.dialect()
     for table in metadata.tables.values():
@@ -291,12 +304,7 @@ def load_models(config: Config, dialect_name: str) -> MetaData:
             f"your model modules in {MODELS_FOLDER} (each is imported by itself), or "
             "write this revision by hand (alembic revision -m)"
         )
-    if dialect_name == "sqlite" and (problem := sqlite_cannot_store(metadata)):
-        raise CommandError(
-            f"{problem}: run this against PostgreSQL (DATABASE_URL=postgresql://..., "
-            "and TEST_DATABASE_URL for the tests)"
-        )
-    if dialect_name == "mysql" and (problem := mysql_cannot_store(metadata)):
+    if problem := cannot_store(metadata, dialect_name):
         raise CommandError(problem)
     return metadata
 

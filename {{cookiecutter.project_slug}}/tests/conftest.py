@@ -82,24 +82,16 @@ def make_alembic_config(connection: Connection | Engine | None = None) -> Config
 def models_fit_the_database(database_url: URL) -> None:
     """Stop at once when the models cannot be created on the test database: types
     only PostgreSQL has, on SQLite; a str without max_length, on MySQL."""
-    backend = database_url.get_backend_name()
-    if backend == "postgresql":
-        return
     try:
         import {{ cookiecutter.package_name }}.models  # noqa: F401
     except Exception:
         return  # the tests that import the models report it, and only they fail
     from sqlmodel import SQLModel
 
-    from migrations.autogenerate import mysql_cannot_store, sqlite_cannot_store
+    from migrations.autogenerate import cannot_store
 
-    if backend == "mysql" and (problem := mysql_cannot_store(SQLModel.metadata)):
+    if problem := cannot_store(SQLModel.metadata, database_url.get_backend_name()):
         stop(problem)
-    if backend == "sqlite" and (problem := sqlite_cannot_store(SQLModel.metadata)):
-        stop(
-            f"{problem}: run the tests on PostgreSQL "
-            "(TEST_DATABASE_URL=postgresql://...)"
-        )
 
 
 def drop_everything(engine: Engine) -> None:
