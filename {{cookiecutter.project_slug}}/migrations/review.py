@@ -28,6 +28,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.schema import DefaultClause
 from sqlalchemy.types import TypeDecorator
 
+from migrations import dependency_order
+
 log = logging.getLogger("alembic.env")
 
 _CAST = re.compile(r"^\(*'(?P<value>(?:[^']|'')*)'\)*(::[\w ]+(\[\])?)+$")
@@ -91,13 +93,19 @@ def review_revision(
         script.imports.add("import alembic_postgresql_enum  # noqa: F401")
     native_enums = context.dialect.name == "postgresql"
     metadata = context.opts.get("target_metadata")
-    for upgrade in script.upgrade_ops_list:
-        _annotate(upgrade.ops)
+    for upgrade, downgrade in zip(
+        script.upgrade_ops_list, script.downgrade_ops_list, strict=True
+    ):
+        rebuilt, index_drops = dependency_order.order_tables(context, upgrade, metadata)
+        upgrade.reverse_into(downgrade)  # the downgrade undoes the new order
+        dependency_order.skip_index_drops(index_drops, upgrade)
+        _annotate(upgrade.ops, rebuilt)
         _generic_alterations(upgrade.ops)
         if not native_enums:
             _create_enum_types(upgrade.ops)
     for downgrade in script.downgrade_ops_list:
         _keep_indexes_of_dropped_tables(downgrade.ops)
+        _restore_what_can_be(downgrade.ops)
         _make_generic(downgrade.ops)
         _generic_alterations(downgrade.ops)
         if not native_enums:
@@ -130,12 +138,14 @@ def _in_order(
     return found
 
 
-def _annotate(operations: list[ops.MigrateOperation]) -> None:
+def _annotate(operations: list[ops.MigrateOperation], rebuilt: set[str]) -> None:
     """A Note above each step that loses data or fails on a table with rows."""
     for container, index, operation in _walk(operations):
         rename = "a rename would keep the data"
         if isinstance(operation, ops.DropTableOp):
             text, hint = f"DATA LOSS: drops table {operation.table_name}", rename
+            if operation.table_name in rebuilt:
+                hint = "created anew below: its primary key changes type"
         elif isinstance(operation, ops.DropColumnOp):
             where = f"{operation.table_name}.{operation.column_name}"
             text, hint = f"DATA LOSS: drops column {where}", rename
@@ -147,6 +157,21 @@ def _annotate(operations: list[ops.MigrateOperation]) -> None:
             continue
         container.insert(index, Note(f"{text} ({hint})"))
         log.warning("%s: %s", text, hint)
+
+
+def _restore_what_can_be(operations: list[ops.MigrateOperation]) -> None:
+    """A downgrade re-adds a dropped NOT NULL column as nullable: its values are gone,
+    and NOT NULL without them would fail as soon as the table has a row."""
+    for container, index, operation in _walk(operations):
+        if isinstance(operation, ops.AddColumnOp) and _fails_on_rows(operation):
+            operation.column.nullable = True
+            where = f"{operation.table_name}.{operation.column.name}"
+            text = (
+                f"{where} comes back NULL-able and empty: its values were dropped "
+                "(fill it, then alter_column(..., nullable=False))"
+            )
+            container.insert(index, Note(text))
+            log.warning("downgrade: %s", text)
 
 
 def _fails_on_rows(operation: ops.AddColumnOp) -> bool:
@@ -245,7 +270,10 @@ def _generic(type_: Any, named_like: Any = None) -> Any:
     """A dialect's type in its generic form (String, not mysql.VARCHAR), where it has
     one; a MySQL ENUM (nameless) takes the name of the model's enum beside it."""
     module = type(type_).__module__
-    if not module.startswith("sqlalchemy.dialects."):
+    # SQLite reads a column back as the SQL name it was created with: sa.DATETIME,
+    # a type PostgreSQL does not have. Such uppercase names go generic too.
+    sql_name = module == "sqlalchemy.sql.sqltypes" and type(type_).__name__.isupper()
+    if not (module.startswith("sqlalchemy.dialects.") or sql_name):
         return type_
     if isinstance(type_, sa.Enum):
         if not module.startswith("sqlalchemy.dialects.mysql"):

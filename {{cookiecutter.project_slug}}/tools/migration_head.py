@@ -92,8 +92,8 @@ def fail(exc: Exception) -> int:
     return 1
 
 
-def applied_revisions(script: ScriptDirectory) -> set[str] | None:
-    """Every revision the database of DATABASE_URL has applied; None if unreachable."""
+def database_heads() -> list[str] | None:
+    """The revisions the database of DATABASE_URL is at; None if unreachable."""
     import sqlalchemy as sa
 
     from {{ cookiecutter.package_name }}.settings import (
@@ -105,10 +105,17 @@ def applied_revisions(script: ScriptDirectory) -> set[str] | None:
         engine = sa.create_engine(database_url(), poolclass=sa.pool.NullPool)
         with engine.connect() as connection:
             if not sa.inspect(connection).has_table("alembic_version"):
-                return set()
+                return []
             query = "SELECT version_num FROM alembic_version"
-            heads = [row[0] for row in connection.exec_driver_sql(query)]
+            return [row[0] for row in connection.exec_driver_sql(query)]
     except (SettingError, sa.exc.DBAPIError, sa.exc.ArgumentError):
+        return None
+
+
+def applied_revisions(script: ScriptDirectory) -> set[str] | None:
+    """Every revision the database of DATABASE_URL has applied; None if unreachable."""
+    heads = database_heads()
+    if heads is None:
         return None
     return {
         revision.revision

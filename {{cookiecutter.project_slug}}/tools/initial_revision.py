@@ -1,0 +1,80 @@
+"""Write the initial revision again from today's models (make initial-revision).
+
+For a project that has never been deployed: the examples' first revision gives way to
+one that creates your tables, as if the project had started with them. It refuses
+when the history already has more than one revision, or when the database of
+DATABASE_URL is beyond the initial revision (a database the new file would leave off
+the history); a database at the initial revision is downgraded to base first. Like
+the first bake, it autogenerates against a scratch in-memory SQLite database, so the
+file does not depend on what your own database holds. On failure the old revision
+stays as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from alembic.config import Config
+from alembic.config import main as alembic
+from alembic.script import ScriptDirectory
+
+from tools.migration_head import database_heads
+
+ALEMBIC_INI = Path(__file__).resolve().parent.parent / "alembic.ini"
+ORDINARY = 'write an ordinary revision instead: make revision m="..."'
+
+
+def refusal(script: ScriptDirectory, heads: list[str] | None) -> str | None:
+    """Why the initial revision may not be rewritten, in words; None when it may."""
+    revisions = list(script.walk_revisions())
+    if len(revisions) > 1:
+        return f"the history has {len(revisions)} revisions; {ORDINARY}"
+    initial = revisions[0].revision if revisions else None
+    beyond = [head for head in heads or () if head != initial]
+    if beyond:
+        return (
+            f"the database of DATABASE_URL is at revision {beyond[0]}, beyond the "
+            f"initial revision; {ORDINARY}"
+        )
+    return None
+
+
+def cli(*args: str) -> bool:
+    """Run an alembic command in this process (Alembic prints its own FAILED: line)."""
+    try:
+        alembic(argv=["-c", str(ALEMBIC_INI), *args], prog="alembic")
+    except SystemExit as exc:
+        return not exc.code
+    return True
+
+
+def main() -> int:
+    script = ScriptDirectory.from_config(Config(str(ALEMBIC_INI)))
+    heads = database_heads()
+    if problem := refusal(script, heads):
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
+    if heads is None:
+        print("(no database reachable at DATABASE_URL: none was checked or downgraded)")
+    elif heads:
+        print("DATABASE_URL's database is at the initial revision: downgrading to base")
+        if not cli("downgrade", "base"):
+            return 1
+    old = [Path(revision.path) for revision in script.walk_revisions()]
+    with tempfile.TemporaryDirectory() as aside:
+        kept = [Path(shutil.move(path, Path(aside) / path.name)) for path in old]
+        os.environ["DATABASE_URL"] = "sqlite://"  # scratch: autogenerate sees no tables
+        if cli("revision", "--autogenerate", "-m", "initial schema"):
+            return 0
+        for path, original in zip(kept, old, strict=True):
+            shutil.move(path, original)  # nothing lost: the old revision is back
+    print("error: the initial revision was kept as it was", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
