@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 import traceback
 from collections.abc import Callable, Iterable
 from fnmatch import fnmatchcase
+from pathlib import Path
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -22,7 +24,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.runtime.plugins import Plugin
 from alembic.util import CommandError, DispatchPriority, PriorityDispatchResult
 from sqlalchemy import MetaData
-from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import CompileError
 from sqlalchemy.schema import DefaultClause
@@ -31,6 +33,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 from migrations import commands
 
 log = logging.getLogger("alembic.env")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MODELS_FOLDER = "{{ cookiecutter.package_name }}/models/"
 
 EXCLUDE_SECTION = "alembic:exclude"
@@ -58,15 +61,20 @@ def where(exc: BaseException) -> str:
     """An exception in one line: type, message, and the file and line it came from."""
     if isinstance(exc, SyntaxError):
         return f"SyntaxError: {exc.msg} ({exc.filename}, line {exc.lineno})"
-    # The innermost frame of the project's own code, not of the import machinery.
-    frames = [
-        frame
-        for frame in traceback.extract_tb(exc.__traceback__)
-        if "importlib" not in frame.filename
-    ]
+    # The innermost frame of the project's own code (a model module), not of the
+    # import machinery or of a library it called (sqlalchemy/sql/naming.py...).
+    every = traceback.extract_tb(exc.__traceback__)
+    frames = [frame for frame in every if _is_project_file(frame.filename)] or every
     place = f" ({frames[-1].filename}, line {frames[-1].lineno})" if frames else ""
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {message}{place}"
+
+
+def _is_project_file(filename: str) -> bool:
+    path = Path(filename).resolve()
+    return path.is_relative_to(PROJECT_ROOT) and not any(
+        part in (".venv", "site-packages") for part in path.parts
+    )
 
 
 def cannot_store(metadata: sa.MetaData, dialect_name: str) -> str | None:
@@ -77,55 +85,40 @@ def cannot_store(metadata: sa.MetaData, dialect_name: str) -> str | None:
             f"{problem}: run against PostgreSQL (DATABASE_URL=postgresql://..., and "
             "TEST_DATABASE_URL for the tests)"
         )
-    if dialect_name == "mysql":
-        return _mysql_cannot_store(metadata)
     return None
 
 
 def _sqlite_cannot_store(metadata: sa.MetaData) -> str | None:
-    """The first model column of a type SQLite cannot store (ARRAY, JSONB...)."""
+    """The first model column of a type SQLite cannot store (ARRAY, JSONB...), or with
+    a server default it cannot compute (gen_random_uuid(), now()...)."""
+    scratch = sqlite3.connect(":memory:")
+    try:
+        for table in metadata.tables.values():
+            for column in table.columns:
+                if problem := _sqlite_problem(column, scratch):
+                    return f"column {table.name}.{column.name} {problem}"
+    finally:
+        scratch.close()
+    return None
+
+
+def _sqlite_problem(column: sa.Column[Any], scratch: sqlite3.Connection) -> str | None:
     dialect = sqlite.dialect()
-    for table in metadata.tables.values():
-        for column in table.columns:
-            try:
-                column.type.compile(dialect=dialect)
-            except (CompileError, NotImplementedError):
-                name = type(column.type).__name__
-                return (
-                    f"column {table.name}.{column.name} is {name.upper()}, a type "
-                    "SQLite cannot store"
-                )
+    try:
+        column.type.compile(dialect=dialect)
+    except (CompileError, NotImplementedError):
+        return f"is {type(column.type).__name__.upper()}, a type SQLite cannot store"
+    default = column.server_default
+    if not isinstance(default, DefaultClause) or isinstance(default.arg, str):
+        return None  # none, or a plain value (written as a quoted literal)
+    try:
+        # SQLite takes any default in CREATE TABLE and fails on the first INSERT
+        # that needs it: have it compute this one now.
+        scratch.execute(f"SELECT {_default_text(default, dialect)}")
+    except (CompileError, sqlite3.Error) as exc:
+        reason = str(exc).splitlines()[0]
+        return f"has a server default SQLite cannot compute ({reason})"
     return None
-
-
-def _mysql_cannot_store(metadata: sa.MetaData) -> str | None:
-    """The first model column MySQL cannot create: a VARCHAR without a length."""
-    dialect = mysql.dialect()
-    for table in metadata.tables.values():
-        for column in table.columns:
-            # sqlmodel's AutoString makes a plain `str` VARCHAR(255) on MySQL, but a
-            # revision holds its impl (render_item): sa.String(), with no length.
-            try:
-                _unwrap(column.type).compile(dialect=dialect)
-            except CompileError:
-                return (
-                    f"{_field_name(table, column)} is a str without max_length, which "
-                    "MySQL cannot store (VARCHAR needs a length there): give it "
-                    "Field(max_length=...)"
-                )
-    return None
-
-
-def _field_name(table: sa.Table, column: sa.Column[Any]) -> str:
-    """Model.field (column table.column), or the column alone if no model maps it."""
-    from sqlmodel import SQLModel
-
-    where = f"column {table.name}.{column.name}"
-    for mapper in SQLModel._sa_registry.mappers:
-        if table in mapper.tables:
-            field = mapper.get_property_by_column(column).key
-            return f"{mapper.class_.__name__}.{field} ({where})"
-    return where
 
 
 def render_item(
@@ -137,6 +130,11 @@ def render_item(
     library = type(obj).__module__.split(".")[0]
     if type_ == "type" and isinstance(obj, TypeDecorator) and library == "sqlmodel":
         return f"sa.{obj.impl_instance!r}"
+    if type_ == "type" and isinstance(obj, postgresql.JSON) and not obj.none_as_null:
+        # Written against another backend, Alembic renders astext_type=Text() with
+        # no import of Text; PostgreSQL's own renderer writes sa.Text().
+        _autogen_context.imports.add("from sqlalchemy.dialects import postgresql")
+        return f"postgresql.{type(obj).__name__}(astext_type=sa.Text())"
     if type_ == "server_default" and isinstance(obj, DefaultClause):
         # Alembic writes an expression compiled for the backend at hand: sa.true()
         # becomes sa.text("1") on SQLite, which PostgreSQL refuses for a boolean.
@@ -202,12 +200,24 @@ def compare_type(
 ) -> bool | None:
     """What Alembic's type comparison misses; None leaves the rest to Alembic."""
     model = _unwrap(metadata_type)
+    dialect = context.dialect
     if isinstance(model, sa.Enum):
         # SQLite keeps an enum as a plain string (no type, no values to compare); its
         # values are compared on PostgreSQL, by alembic-postgresql-enum.
-        if context.dialect.name == "sqlite" and isinstance(inspected_type, sa.String):
+        if dialect.name == "sqlite" and isinstance(inspected_type, sa.String):
             return False
         return None
+    if dialect.name == "sqlite":
+        # SQLite reads back a type it does not know by its affinity (UUID as
+        # NUMERIC): what it would read back for the model's type is no change.
+        compiled = model.compile(dialect=dialect)
+        readback = dialect._resolve_type_affinity(compiled)  # type: ignore[attr-defined]
+        if repr(readback) == repr(inspected_type):
+            return False
+    plain_str = isinstance(model, sa.String) and model.length is None
+    if dialect.name == "mysql" and plain_str:
+        # A plain `str` is VARCHAR(255) on MySQL, as SQLModel makes it (mysql.py).
+        model = sa.String(255)
     # Alembic skips a VARCHAR without a length: a plain `str` gaining or losing
     # max_length would go unnoticed.
     if (

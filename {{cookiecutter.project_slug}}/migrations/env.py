@@ -82,6 +82,8 @@ def run_migrations(
     """Run the migrations on an open connection; a failure names its revision."""
     if connection.dialect.name == "sqlite":
         safety.ensure_sqlite_foreign_keys_off(connection)
+    if connection.dialect.name == "mysql":  # a connection handed in (tests) too
+        mysql.require_utf8mb4(connection)
     configure(connection.dialect.name, connection=connection, **options)
     transactional = context.get_context().impl.transactional_ddl
     with safety.StepRecorder().watching(connection) as recorder:
@@ -98,21 +100,19 @@ def run_migrations(
             message = safety.explain_failure(exc, recorder, limits, transactional)
             raise CommandError(message) from exc
         except CompileError as exc:
-            # Mostly a revision written for PostgreSQL (ARRAY, JSONB...) run elsewhere,
-            # or a VARCHAR without a length (a plain `str` field) run on MySQL.
+            # Mostly a revision written for PostgreSQL (ARRAY, JSONB...) run elsewhere.
             dialect = connection.dialect.name
-            if "VARCHAR requires a length" in str(exc):
-                advice = (
-                    "give the model's field a max_length (Field(max_length=255)) and "
-                    "write the revision again"
-                )
-            elif dialect != "postgresql":
+            if dialect != "postgresql":
                 advice = "run it against PostgreSQL (DATABASE_URL=postgresql://...)"
             else:
                 advice = "fix the revision"
+            what = (
+                f"migration step '{recorder.step}'"
+                if recorder.step
+                else "comparing the models with the database"
+            )
             raise CommandError(
-                f"migration step '{recorder.step}' cannot run on {dialect}: "
-                f"{safety.uncompilable(exc)}; {advice}"
+                f"{what} cannot run on {dialect}: {safety.uncompilable(exc)}; {advice}"
             ) from None
 
 
@@ -125,8 +125,6 @@ def run_migrations_online() -> None:
         reason = str(exc.orig or exc).strip().splitlines()[0]
         raise CommandError(f"cannot connect to {describe(url)}: {reason}") from None
     with connection:
-        if connection.dialect.name == "mysql":
-            mysql.require_utf8mb4(connection)
         if connection.dialect.name in ("postgresql", "mysql"):
             with safety.one_run_at_a_time(connection, limits):
                 run_migrations(connection, limits)

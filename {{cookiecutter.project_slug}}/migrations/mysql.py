@@ -11,6 +11,8 @@
 - UTC sessions, so CURRENT_TIMESTAMP defaults are UTC as the app's values are.
 - Microseconds: a DateTime column is DATETIME(6) here, not DATETIME (whole seconds,
   which MySQL rounds and MariaDB truncates).
+- A plain `str` (a String without a length) is VARCHAR(255), as SQLModel makes it:
+  a VARCHAR needs a length here.
 
 DDL is not transactional on these servers: each CREATE, ALTER or DROP commits by
 itself, and commits what the transaction did before it. safety.py reports which
@@ -27,8 +29,8 @@ from alembic.util import CommandError
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import TypeCompiler
-from sqlalchemy.types import DateTime
+from sqlalchemy.sql.compiler import GenericTypeCompiler, TypeCompiler
+from sqlalchemy.types import DateTime, String
 
 from .limits import MigrationLimits
 
@@ -61,10 +63,12 @@ def unlock(connection: Connection, name: str) -> None:
 
 def require_utf8mb4(connection: Connection) -> None:
     """Refuse, in one line, a database whose tables could not hold every character."""
+    ours = not connection.in_transaction()  # a caller's transaction stays theirs
     charset, collation = connection.exec_driver_sql(
         "SELECT @@character_set_database, @@collation_database"
     ).one()
-    connection.rollback()
+    if ours:
+        connection.rollback()
     if charset != "utf8mb4":
         database = connection.engine.url.database
         raise CommandError(
@@ -113,3 +117,14 @@ def _datetime_with_microseconds(
 ) -> str:
     # Only the generic DateTime: a column typed mysql.DATETIME(fsp=...) keeps its own.
     return "DATETIME(6)"
+
+
+@compiles(String, "mysql")
+def _string_as_sqlmodel_makes_it(
+    type_: String, compiler: GenericTypeCompiler, **kw: Any
+) -> str:
+    # Only the generic String (what a revision holds for a plain `str`); VARCHAR,
+    # Text and Unicode keep their own.
+    if type_.length is None:
+        type_ = String(255, collation=type_.collation)
+    return compiler.visit_string(type_, **kw)

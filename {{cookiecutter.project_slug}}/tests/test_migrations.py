@@ -1,5 +1,6 @@
 """The migrations themselves: they apply, undo, agree with the models, form one line."""
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,21 @@ def test_head_file_records_the_one_head(capsys: pytest.CaptureFixture[str]) -> N
     from tools import migration_head
 
     assert migration_head.check() == 0, capsys.readouterr().err
+
+
+def test_datetime_defaults_are_timezone_aware() -> None:
+    # sqlmodel refuses a naive datetime on insert, so a default of datetime.utcnow
+    # fails the first row written without that field: use datetime.now(UTC).
+    from sqlmodel import SQLModel
+
+    for mapper in SQLModel._sa_registry.mappers:
+        for name, field in mapper.class_.model_fields.items():
+            if field.default_factory is None:
+                continue
+            try:
+                value = field.default_factory()  # type: ignore[call-arg,unused-ignore]
+            except TypeError:  # a factory that takes the model's other fields
+                continue
+            if isinstance(value, datetime):
+                where = f"{mapper.class_.__name__}.{name}"
+                assert value.tzinfo is not None, f"{where}: its default is naive"

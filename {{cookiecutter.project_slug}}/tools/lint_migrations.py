@@ -6,11 +6,15 @@ Usage (default: every revision, oldest first):
 
 Each revision is rendered offline (`alembic upgrade A:B --sql`, so no database is
 needed) and linted on its own: linting a whole history at once reports findings that
-belong to no single revision.
+belong to no single revision. A finding you accept on purpose (a table you mean to
+drop) is silenced for one revision by a line in its file, reviewed like the rest:
+
+    # squawk-ignore: ban-drop-table
 """
 
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -45,6 +49,13 @@ def revision_sql(script: Script) -> str:
     return buffer.getvalue()
 
 
+def accepted(revision_file: Path) -> str:
+    """squawk's own ignore comments for the rules a revision's file accepts."""
+    found = re.findall(r"^# squawk-ignore: *([\w, -]+)$", revision_file.read_text(), re.M)
+    rules = sorted({rule.strip() for line in found for rule in line.split(",")} - {""})
+    return f"-- squawk-ignore-file {', '.join(rules)}\n" if rules else ""
+
+
 def lint(scripts: list[Script], squawk: str) -> int:
     """Lint each script; the number of revisions with findings."""
     failed = 0
@@ -59,7 +70,7 @@ def lint(scripts: list[Script], squawk: str) -> int:
                 print(f"{label}: not linted: {exc}")
                 continue
             sql_file = Path(scratch) / f"{script.revision}.sql"
-            sql_file.write_text(sql)
+            sql_file.write_text(accepted(Path(script.path)) + sql)
             result = subprocess.run(
                 [squawk, "--config", str(PROJECT_ROOT / ".squawk.toml"), str(sql_file)],
                 capture_output=True,
