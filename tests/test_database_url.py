@@ -35,6 +35,15 @@ def test_environment_wins_over_env_file(project: Baked, tmp_path: Path) -> None:
     assert not (project.path / "from-dotenv.db").exists()
 
 
+def test_blank_in_the_environment_means_the_default_whatever_env_file_says(
+    project: Baked,
+) -> None:
+    (project.path / ".env").write_text("DATABASE_URL=sqlite:///from-dotenv.db\n")
+    project.alembic("upgrade", "head", DATABASE_URL="")
+    assert "users" in sqlite_tables(project.path / f"{project.package}.db")
+    assert not (project.path / "from-dotenv.db").exists()
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("scheme", ["postgres", "postgresql", "postgresql+psycopg2"])
 def test_postgres_schemes_use_psycopg2(project: Baked, postgres_url: str, scheme: str) -> None:

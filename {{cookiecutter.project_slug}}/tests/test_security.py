@@ -7,8 +7,11 @@ for your routes too.
 import logging
 import re
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+import uvicorn
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
@@ -18,6 +21,7 @@ from {{ cookiecutter.package_name }}.api import create_app, routes
 from {{ cookiecutter.package_name }}.api.__main__ import main
 from {{ cookiecutter.package_name }}.api.deps import database
 from {{ cookiecutter.package_name }}.api.security import configured_tokens
+from {{ cookiecutter.package_name }}.settings import setting
 
 TOKENS = ("first-token-0123456789", "second-token-9876543210")
 # A route of the tests' own beside the app's: the checks hold with no routes yet.
@@ -120,11 +124,43 @@ def test_tokens_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
     assert configured_tokens() == ("one", "two")
 
 
+@pytest.fixture
+def no_server(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """uvicorn.run, which the entry point calls, replaced: main() never serves here.
+
+    Should main() get past its checks, the test fails here instead of starting a real
+    server (on port 8000, on every address) that would never return.
+    """
+    calls: list[dict[str, Any]] = []
+
+    def refuse_to_serve(app: str, **options: Any) -> None:
+        calls.append(options)
+        raise AssertionError(f"main() tried to serve on {options.get('host')}")
+
+    monkeypatch.setattr(uvicorn, "run", refuse_to_serve)
+    return calls
+
+
 def test_an_open_api_is_refused_beyond_this_machine(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    no_server: list[dict[str, Any]],
 ) -> None:
-    monkeypatch.setenv("API_TOKENS", " ")  # set, but empty: no tokens
-    monkeypatch.delenv("API_OPEN", raising=False)
+    # Set, but blank: no tokens and no choice, whatever .env says.
+    monkeypatch.setenv("API_TOKENS", " ")
+    monkeypatch.setenv("API_OPEN", "")
     assert main(["--host", "0.0.0.0"]) == 2  # refused before any server starts
+    assert not no_server
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert "Refusing to serve an open API on 0.0.0.0" in line and "API_OPEN=1" in line
+
+
+def test_a_variable_set_blank_in_the_environment_ignores_env_file(
+    tmp_path: Path,
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("API_TOKENS=a-token-in-dotenv\nAPI_OPEN=1\n")
+    for name, value in (("API_TOKENS", "a-token-in-dotenv"), ("API_OPEN", "1")):
+        assert setting(name, {}, env_file)[0] == value  # absent: .env is read
+        assert setting(name, {name: ""}, env_file) == ("", name)  # blank: not set
+        assert setting(name, {name: " "}, env_file) == ("", name)

@@ -1,6 +1,8 @@
 """The service's configuration: one resolver shared by the app and its migrations.
 
-Each setting comes from the process environment, else from .env in the project root.
+Each setting comes from the process environment, else from .env in the project root:
+a variable the environment sets, even to blank, wins, and .env is read only for those
+it lacks.
 Imports nothing heavy: `alembic upgrade head` reads DATABASE_URL through it on every
 deploy.
 """
@@ -49,11 +51,15 @@ class DatabaseURLError(SettingError):
 def setting(
     name: str, environ: Mapping[str, str] | None = None, env_file: Path = ENV_FILE
 ) -> tuple[str, str]:
-    """A setting's value ("" when unset) and where it came from, for messages."""
+    """A setting's value ("" when unset) and where it came from, for messages.
+
+    A variable in the environment is the value, even blank ("" then: not configured,
+    on purpose, whatever .env says); .env is read only for a variable the environment
+    lacks, and only in the project folder.
+    """
     environ = os.environ if environ is None else environ
-    value = environ.get(name, "").strip()
-    if value or not IN_PROJECT or not env_file.is_file():
-        return value, name
+    if name in environ or not IN_PROJECT or not env_file.is_file():
+        return environ.get(name, "").strip(), name
     # Imported late: a deploy sets the environment and never needs to read .env.
     from dotenv import dotenv_values
 
