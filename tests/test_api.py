@@ -1,6 +1,7 @@
 """The generated API, served for real by `make run` and spoken to over a socket."""
 
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,6 +88,34 @@ def test_make_run_without_tokens_serves_this_machine_only_and_says_so(
     (line,) = [line for line in log.splitlines() if "API_TOKENS" in line]
     assert "API_TOKENS is not set: the API on 127.0.0.1:" in line and "open" in line
     assert "Uvicorn running on http://127.0.0.1:" in log
+
+
+def status_without_token(server: Server) -> int | None:
+    """GET /users without a token; None while the server is restarting."""
+    try:
+        return server.call("GET", "/users")[0]
+    except OSError:
+        return None
+
+
+def test_make_run_restarts_when_env_changes_so_a_new_token_takes_effect(
+    project: Baked, tmp_path: Path
+) -> None:
+    database = f"sqlite:///{tmp_path / 'reload.db'}"
+    project.alembic("upgrade", "head", DATABASE_URL=database)
+    server = make_run(project, tmp_path / "server.log", DATABASE_URL=database)
+    try:
+        assert server.call("GET", "/users") == (200, [])  # no token yet: open
+        (project.path / ".env").write_text(f"API_TOKENS={TOKEN}\n")  # as the README says
+        deadline = time.monotonic() + 30
+        while status_without_token(server) != 401:
+            assert time.monotonic() < deadline, "the token in .env never took effect"
+            time.sleep(0.3)
+        assert server.call("GET", "/users", token=TOKEN) == (200, [])
+    finally:
+        log = server.stop()
+    assert "WatchFiles detected changes in '.env'. Reloading..." in log
+    assert TOKEN not in log
 
 
 def test_the_entry_point_refuses_bad_settings_in_one_line(project: Baked) -> None:

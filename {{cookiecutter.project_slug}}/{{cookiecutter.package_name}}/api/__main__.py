@@ -31,7 +31,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"default: PORT, else {DEFAULT_PORT}",
     )
     parser.add_argument(
-        "--reload", action="store_true", help="restart when the code changes"
+        "--reload",
+        action="store_true",
+        help="restart when the code, the migrations or .env change",
     )
     return parser.parse_args(argv)
 
@@ -69,13 +71,14 @@ def main(argv: list[str] | None = None) -> int:
             "anyone who can reach it",
             file=sys.stderr,
         )
-    # A new revision rewrites migrations/head.txt: a reload then expects it.
-    watch = ["{{ cookiecutter.package_name }}", "migrations"]
+    # The whole project folder: uvicorn watches folders, not files, and .env (read
+    # once, when the app starts) sits at its root. A new revision rewrites
+    # migrations/head.txt: a reload then expects it.
     reload: dict[str, Any] = (
         {
             "reload": True,
-            "reload_dirs": [str(PROJECT_ROOT / folder) for folder in watch],
-            "reload_includes": ["*.py", "head.txt"],
+            "reload_dirs": [str(PROJECT_ROOT)],
+            "reload_includes": ["*.py", "head.txt", ".env"],
         }
         if args.reload
         else {}
