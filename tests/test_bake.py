@@ -1,12 +1,15 @@
 """Every supported combination bakes into a clean, lint-free project with its first migration."""
 
 import ast
+import json
 import re
+import sys
 import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from .helpers import RUFF, UV, Baked, bake, run
 
@@ -246,3 +249,57 @@ def test_the_wheel_ships_the_service_alone(project: Baked, tmp_path: Path) -> No
     with zipfile.ZipFile(wheel) as archive:
         tops = {name.split("/")[0] for name in archive.namelist()}
     assert {top for top in tops if not top.endswith(".dist-info")} == {project.package}
+
+
+# --- What the README says about the project baked with it ------------------------------
+
+
+def readme_section(project: Baked, heading: str) -> str:
+    """The text of the README's `## heading` section, up to the next `## `."""
+    readme = (project.path / "README.md").read_text()
+    return readme.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_readme_states_no_test_count_or_timing_it_cannot_keep(baked: Baked) -> None:
+    testing = readme_section(baked, "Testing")
+    claims = {int(count) for count in re.findall(r"\b(\d+)\s+tests\b", testing)}
+    if claims:  # a count stated must be the one this bake starts with
+        collected = run(
+            [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+            cwd=baked.path,
+        ).stdout
+        count = re.search(r"^(\d+) tests? collected", collected, re.M)
+        assert count and claims == {int(count[1])}, (claims, collected[-300:])
+    # Timings depend on the machine: none is promised.
+    assert not re.search(r"\b\d+(\.\d+)?\s?s\b", testing), testing
+
+
+def test_readme_testing_commands_are_those_of_the_projects_ci(
+    baked: Baked, answers: dict[str, str]
+) -> None:
+    testing = readme_section(baked, "Testing")
+    workflow = (baked.path / ".github" / "workflows" / "ci.yml").read_text()
+    ci_servers = set(re.findall(r"test-database-url: (\w+)://", workflow))
+    shown = set(re.findall(r"TEST_DATABASE_URL=(\w+)://", testing))
+    assert shown == ci_servers, testing
+    database = f"{baked.package}_test"
+    if answers.get("database") == "mysql":
+        assert f"mysql -e 'CREATE DATABASE {database} CHARACTER SET utf8mb4" in testing
+        assert "createdb" not in testing and "postgres" not in testing.lower()
+    else:
+        assert f"createdb {database}" in testing
+        assert "mysql" not in testing.lower()
+
+
+def test_readme_says_what_the_compose_migrate_service_runs(baked: Baked) -> None:
+    if not (baked.path / "compose.yaml").exists():
+        pytest.skip("baked without Docker")
+    services = yaml.safe_load((baked.path / "compose.yaml").read_text())["services"]
+    assert services["migrate"]["command"] == ["alembic", "upgrade", "head"]
+    dockerfile = (baked.path / "Dockerfile").read_text()
+    (cmd,) = re.findall(r"^CMD (\[.*\])$", dockerfile, re.M)
+    docker = readme_section(baked, "Docker")
+    (migrate,) = re.findall(r"^- `migrate`:.*(?:\n  .*)*", docker, re.M)
+    assert "`alembic upgrade head`" in migrate, migrate
+    if "default command" in migrate:
+        assert json.loads(cmd) == ["alembic", "upgrade", "head"], migrate
