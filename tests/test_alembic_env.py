@@ -244,3 +244,56 @@ def test_a_callers_sqlite_engine_with_foreign_keys_on_is_refused_and_left_alone(
     )
     assert "REFUSED SQLite foreign keys are ON" in result.stdout
     assert "FOREIGN_KEYS 1" in result.stdout  # the caller's pool is as it was
+
+
+def test_a_library_error_in_a_model_module_names_that_module(project: Baked) -> None:
+    # sqlmodel refuses sa_column beside primary_key, raising in its own main.py.
+    module = project.path / project.package / "models" / "reminders.py"
+    module.write_text(
+        "import sqlalchemy as sa\nfrom sqlmodel import Field, SQLModel\n\n\n"
+        "class Reminder(SQLModel, table=True):\n"
+        "    id: int | None = Field(\n"
+        "        default=None, primary_key=True, sa_column=sa.Column(sa.Integer)\n"
+        "    )\n"
+    )
+    result = project.alembic("revision", "--autogenerate", "-m", "x", check=False)
+    line = failure_line(result, alone=True)
+    assert "importing the models failed" in line and f"{module}, line " in line
+    assert "site-packages" not in line
+
+
+def test_a_server_default_sqlite_cannot_compute_is_one_line_everywhere(project: Baked) -> None:
+    (project.path / project.package / "models" / "tokens.py").write_text(
+        "import uuid\n\nimport sqlalchemy as sa\nfrom sqlmodel import Field, SQLModel\n\n\n"
+        "class Token(SQLModel, table=True):\n"
+        '    __tablename__ = "tokens"\n\n'
+        "    id: uuid.UUID = Field(\n"
+        "        default_factory=uuid.uuid4,\n"
+        "        primary_key=True,\n"
+        '        sa_column_kwargs={"server_default": sa.text("gen_random_uuid()")},\n'
+        "    )\n"
+    )
+    result = project.alembic("revision", "--autogenerate", "-m", "tokens", check=False)
+    line = failure_line(result, alone=True)
+    assert "column tokens.id has a server default SQLite cannot compute" in line
+    assert "gen_random_uuid" in line and "PostgreSQL" in line
+    suite = run(["make", "-C", str(project.path), "test", f"PYTHON={sys.executable}"], check=False)
+    assert suite.returncode != 0
+    assert "SQLite cannot compute" in suite.stdout and "Traceback" not in suite.stdout
+
+
+def test_dropping_a_not_null_column_writes_a_downgrade_that_runs_on_rows(
+    project: Baked, tmp_path: Path
+) -> None:
+    database = tmp_path / "rows.db"
+    url = f"sqlite:///{database}"
+    project.alembic("upgrade", "head", DATABASE_URL=url)
+    add_sample_rows(database)
+    project.change_model("    name: str = Field(max_length=100)\n", "")
+    result = project.alembic("revision", "--autogenerate", "-m", "no name", DATABASE_URL=url)
+    (new,) = [path for path in project.versions if "no_name" in path.name]
+    assert "users.name comes back NULL-able and empty" in new.read_text()
+    assert "users.name comes back NULL-able" in result.stderr
+    project.alembic("upgrade", "head", DATABASE_URL=url)
+    project.alembic("downgrade", "-1", DATABASE_URL=url)  # rows present: it runs
+    assert sqlite_rows(database, "SELECT email, name FROM users") == [("ada@example.com", None)]

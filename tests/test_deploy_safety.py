@@ -405,6 +405,20 @@ def test_a_blocking_index_build_is_flagged(project: Baked) -> None:
     assert "blockidx" in result.stdout and "1 clean, 1 with findings" in result.stdout
 
 
+def test_a_drop_meant_on_purpose_is_accepted_by_one_line_in_its_revision(
+    project: Baked,
+) -> None:
+    drop = 'op.drop_table("order_items")'
+    add_revision(project, "dropitems", project.initial_revision(), drop)
+    result = lint(project)
+    assert result.returncode == 1 and "ban-drop-table" in result.stdout
+    revision = project.path / "migrations" / "versions" / "dropitems.py"
+    revision.write_text("# squawk-ignore: ban-drop-table\n" + revision.read_text())
+    result = lint(project)
+    assert result.returncode == 0, result.stdout
+    assert "2 clean, 0 with findings" in result.stdout
+
+
 # --- backup -------------------------------------------------------------------------
 
 

@@ -135,3 +135,19 @@ def test_a_broken_example_test_module_never_stops_the_migration_tests(project: B
     assert "ERROR collecting tests/test_examples.py" in result.stdout
     # Everything else ran, the migration tests included: only that module failed.
     assert re.search(r"\b[1-9]\d* passed, 1 error in", result.stdout), result.stdout
+
+
+def test_a_naive_datetime_default_is_named_by_the_suite(project: Baked) -> None:
+    # datetime.utcnow: what many public model sets use, and what sqlmodel refuses.
+    (project.path / project.package / "models" / "audit.py").write_text(
+        "from datetime import datetime\n\nfrom sqlmodel import Field, SQLModel\n\n\n"
+        "class AuditEntry(SQLModel, table=True):\n"
+        '    __tablename__ = "audit_entries"\n\n'
+        "    id: int | None = Field(default=None, primary_key=True)\n"
+        "    at: datetime = Field(default_factory=datetime.utcnow)\n"
+    )
+    project.alembic("upgrade", "head")
+    project.alembic("revision", "--autogenerate", "-m", "audit")
+    result = run_suite(project, check=False)
+    assert result.returncode != 0
+    assert "AuditEntry.at: its default is naive" in result.stdout

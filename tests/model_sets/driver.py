@@ -1,6 +1,7 @@
 """Drive a baked project's migrations for tests/test_your_models.py, in one process.
 
 Run inside the project: python driver.py PHASE AUTHOR_URL OTHER_URL
+- seed: one row in every table of the models, on AUTHOR_URL (already migrated).
 - initial: empty both databases; autogenerate the first revision against AUTHOR_URL;
   on each database: upgrade, check, downgrade base (nothing but alembic_version
   left), upgrade, check; then one row in every table.
@@ -130,11 +131,15 @@ def round_trip(url: str, step: str) -> None:
     command.check(settings)
 
 
-def main(phase: str, author: str, other: str) -> None:
+def main(phase: str, author: str, other: str = "") -> None:
     from sqlmodel import SQLModel
 
     package = next(p.parent.parent.name for p in PROJECT.glob("*/models/__init__.py"))
     __import__(f"{package}.models")
+    if phase == "seed":  # one row in every table of the models, on AUTHOR_URL
+        seed(author, SQLModel.metadata)
+        print("ok")
+        return
     if phase == "initial":
         for url in (author, other):
             empty(url)
