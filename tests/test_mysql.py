@@ -265,9 +265,9 @@ def test_a_str_without_max_length_is_varchar_255_as_sqlmodel_makes_it(
         "WHERE table_schema = DATABASE() AND table_name = 'notes' AND column_name = 'body'",
     )
     assert columns == [("varchar(255)",)]
-    assert "No new upgrade operations" in mysql_project.alembic(
-        "check", DATABASE_URL=mysql_url
-    ).stdout
+    assert (
+        "No new upgrade operations" in mysql_project.alembic("check", DATABASE_URL=mysql_url).stdout
+    )
 
 
 def test_offline_sql_carries_the_session_limits_and_microseconds(baked_mysql: Baked) -> None:
