@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlmodel import Field, Relationship, SQLModel
 
+# Keys from the template's models/columns.py, as its README advises (squawk-clean).
+from .columns import BIGINT, primary_key
+
 if TYPE_CHECKING:
     from .users import User
 
@@ -15,7 +18,7 @@ if TYPE_CHECKING:
 class Workspace(SQLModel, table=True):
     __tablename__ = "workspaces"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = primary_key()
     slug: str = Field(max_length=40, unique=True)
     name: str = Field(max_length=120)
     owner_id: uuid.UUID = Field(foreign_key="users.id", index=True)
@@ -27,7 +30,9 @@ class Workspace(SQLModel, table=True):
 class Membership(SQLModel, table=True):
     __tablename__ = "memberships"
 
-    workspace_id: int = Field(foreign_key="workspaces.id", primary_key=True, ondelete="CASCADE")
+    workspace_id: int = Field(
+        foreign_key="workspaces.id", primary_key=True, ondelete="CASCADE", sa_type=BIGINT
+    )
     user_id: uuid.UUID = Field(foreign_key="users.id", primary_key=True, ondelete="CASCADE")
     role: str = Field(default="member", max_length=20)
     joined_at: datetime = Field(default_factory=partial(datetime.now, UTC))
@@ -39,8 +44,8 @@ class Invitation(SQLModel, table=True):
     __tablename__ = "invitations"
     __table_args__ = (sa.UniqueConstraint("workspace_id", "email"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    workspace_id: int = Field(foreign_key="workspaces.id", ondelete="CASCADE")
+    id: int | None = primary_key()
+    workspace_id: int = Field(foreign_key="workspaces.id", ondelete="CASCADE", sa_type=BIGINT)
     email: str = Field(max_length=254)
     token: str = Field(max_length=64, unique=True)
     invited_by_id: uuid.UUID | None = Field(
