@@ -18,7 +18,15 @@ from pathlib import Path
 import pytest
 
 from .conftest import fresh_database
-from .helpers import Baked, fresh_mysql_database, mysql_rows, postgres_rows, run, sqlite_rows
+from .helpers import (
+    ALEMBIC,
+    Baked,
+    fresh_mysql_database,
+    mysql_rows,
+    postgres_rows,
+    run,
+    sqlite_rows,
+)
 
 SETS_DIR = Path(__file__).resolve().parent / "model_sets"
 DRIVER = SETS_DIR / "driver.py"
@@ -138,9 +146,39 @@ def test_the_readme_takes_a_team_from_the_examples_to_its_own_models(
             make(project, "migrate", **env)
         output = make(project, "test", **{**env, "TEST_DATABASE_URL": test_url})
         assert " passed" in output and "failed" not in output and "error" not in output
+        if name == "library":  # relationships across modules, as the README shows
+            run([sys.executable, "-m", "mypy"], cwd=project)  # strict, as make lint
         if name in LINT_CLEAN:  # keys as the README advises: squawk has one finding left
             if route == "revision":
                 assert "ban-drop-table" in make_failing(project, "lint-migrations", **env)
                 (ours,) = (project / "migrations/versions").glob("*_our_models.py")
                 ours.write_text("# squawk-ignore: ban-drop-table\n" + ours.read_text())
             assert "0 with findings" in make(project, "lint-migrations", **env)
+
+
+@pytest.mark.postgres
+def test_a_revision_written_on_the_sqlite_default_deploys_on_postgresql(
+    baked_sqlite: Baked, postgres_url: str, tmp_path: Path
+) -> None:
+    # Every team that starts on the embedded default and deploys on PostgreSQL: the
+    # revision replacing the examples, written on SQLite, runs there both ways.
+    project = tmp_path / baked_sqlite.path.name
+    shutil.copytree(baked_sqlite.path, project)
+    make(project, "migrate")
+    Baked(project, baked_sqlite.package).remove_examples()
+    for module in (SETS_DIR / "tenancy").glob("*.py"):
+        shutil.copy(module, project / baked_sqlite.package / "models" / module.name)
+    make(project, "revision", "m=our models")
+    (ours,) = (project / "migrations/versions").glob("*_our_models.py")
+    assert "sa.DATETIME()" not in ours.read_text()  # SQLite's name; PostgreSQL has none
+
+    postgres = {"DATABASE_URL": postgres_url}
+    initial = [p for p in (project / "migrations/versions").glob("*.py") if p != ours]
+    initial_id = initial[0].name.split("_")[1]
+    run([ALEMBIC, "-c", str(project / "alembic.ini"), "upgrade", initial_id], **postgres)
+    run_sql("postgresql", postgres_url, EXAMPLE_ROWS)
+    make(project, "migrate", **postgres)
+    make(project, "check", f"DRIFT_DATABASE_URL={postgres_url}", **postgres)
+    make(project, "downgrade", **postgres)
+    assert postgres_rows(postgres_url, "SELECT count(*) FROM users") == [(0,)]
+    make(project, "migrate", **postgres)
