@@ -10,8 +10,6 @@ import yaml
 
 from .helpers import Baked, Server, assert_fuzzes_clean, make_run, run
 
-pytestmark = pytest.mark.postgres
-
 
 TOKEN = "a-token-for-the-fuzzer-0123456789"
 
@@ -38,6 +36,7 @@ def served(
         server.stop()
 
 
+@pytest.mark.postgres
 def test_served_api_is_ready_only_at_head_and_fuzzes_clean(
     served: tuple[Server, str], baked_postgresql: Baked
 ) -> None:

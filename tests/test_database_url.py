@@ -67,14 +67,31 @@ def test_percent_encoded_password_works_and_is_never_shown(
         assert "p@ss" not in result.stderr + result.stdout
 
 
+# Members of this group must give their password: .ci/run puts a scram-sha-256 line
+# for it above the server's trust lines in pg_hba.conf.
+CHECKED = "tpl_password_checked"
+
+
 @contextmanager
 def login_role(admin_url: str, database_url: str, name: str, password: str) -> Iterator[None]:
-    """A superuser role with `password` for the block (trust auth here: the server
-    accepts any password, so these tests prove the handling, not the check)."""
+    """A superuser role with `password` for the block, on a server that checks it."""
     with psycopg2.connect(admin_url) as admin, admin.cursor() as cursor:
         cursor.execute(f"DROP ROLE IF EXISTS {name}")
-        cursor.execute(f"CREATE ROLE {name} LOGIN SUPERUSER PASSWORD %s", (password,))
+        cursor.execute(
+            f"CREATE ROLE {name} LOGIN SUPERUSER PASSWORD %s IN ROLE {CHECKED}", (password,)
+        )
     try:
+        wrong = database_url.replace("postgres@", f"{name}:not-the-password@", 1)
+        try:
+            psycopg2.connect(wrong).close()
+        except psycopg2.OperationalError:
+            pass  # refused: passwords are checked
+        else:
+            pytest.fail(
+                f"the PostgreSQL server accepts any password for members of {CHECKED}: "
+                "run .ci/run once (it adds their scram-sha-256 line to pg_hba.conf)",
+                pytrace=False,
+            )
         yield
     finally:
         with psycopg2.connect(database_url) as owner, owner.cursor() as cursor:
@@ -206,4 +223,6 @@ def test_database_password_carries_any_character_and_is_never_shown(
         wrong = project.alembic(
             "upgrade", "head", check=False, DATABASE_URL=url, DATABASE_PASSWORD="nope" + password
         )
+        assert wrong.returncode != 0
+        assert "password authentication failed" in wrong.stdout + wrong.stderr
         assert "nope" not in wrong.stdout + wrong.stderr

@@ -118,7 +118,7 @@ def test_a_blocked_migration_gives_up_and_changes_nothing(
         assert version(postgres_url) == head
         columns = postgres_rows(
             postgres_url,
-            "SELECT column_name FROM information_schema.columns WHERE table_name = 'user'",
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'users'",
         )
         assert ("phone",) not in columns
     finally:
@@ -219,7 +219,7 @@ def test_a_failed_revision_leaves_nothing_half_done(
         columns = {row[1] for row in sqlite_rows(database, "PRAGMA table_info(users)")}
     else:
         tables, current = postgres_tables(url), version(url)
-        query = "SELECT column_name FROM information_schema.columns WHERE table_name = 'user'"
+        query = "SELECT column_name FROM information_schema.columns WHERE table_name = 'users'"
         columns = {name for (name,) in postgres_rows(url, query)}
     assert "kept" in tables and "half" not in tables
     assert "x" not in columns
