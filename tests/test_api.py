@@ -10,7 +10,6 @@ import yaml
 
 from .helpers import Baked, Server, assert_fuzzes_clean, make_run, run
 
-
 TOKEN = "a-token-for-the-fuzzer-0123456789"
 
 
