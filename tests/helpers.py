@@ -20,6 +20,7 @@ from typing import Any
 
 import psycopg2
 import pymysql
+import pytest
 from sqlalchemy.engine import make_url
 
 TEMPLATE = Path(__file__).resolve().parent.parent
@@ -401,3 +402,36 @@ def assert_fuzzes_clean(server: Server, token: str) -> None:
     assert int(generated[1]) > 500
     assert "Traceback" not in log and " 500 " not in log, log[-4000:]
     assert token not in log
+
+
+# Members of this group must give their password: .ci/run puts a scram-sha-256 line
+# for it above the server's trust lines in pg_hba.conf.
+CHECKED = "tpl_password_checked"
+
+
+@contextmanager
+def login_role(admin_url: str, database_url: str, name: str, password: str) -> Iterator[None]:
+    """A superuser role with `password` for the block, on a server that checks it."""
+    with psycopg2.connect(admin_url) as admin, admin.cursor() as cursor:
+        cursor.execute(f"DROP ROLE IF EXISTS {name}")
+        cursor.execute(
+            f"CREATE ROLE {name} LOGIN SUPERUSER PASSWORD %s IN ROLE {CHECKED}", (password,)
+        )
+    try:
+        wrong = database_url.replace("postgres@", f"{name}:not-the-password@", 1)
+        try:
+            psycopg2.connect(wrong).close()
+        except psycopg2.OperationalError:
+            pass  # refused: passwords are checked
+        else:
+            pytest.fail(
+                f"the PostgreSQL server accepts any password for members of {CHECKED}: "
+                "run .ci/run once (it adds their scram-sha-256 line to pg_hba.conf)",
+                pytrace=False,
+            )
+        yield
+    finally:
+        with psycopg2.connect(database_url) as owner, owner.cursor() as cursor:
+            cursor.execute(f"DROP OWNED BY {name}")
+        with psycopg2.connect(admin_url) as admin, admin.cursor() as cursor:
+            cursor.execute(f"DROP ROLE {name}")

@@ -2,14 +2,11 @@
 
 import shutil
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg2
 import pytest
 
-from .helpers import Baked, failure_line, postgres_tables, run, sqlite_tables
+from .helpers import Baked, failure_line, login_role, postgres_tables, run, sqlite_tables
 
 SECRET = "s3cr3t-Pa55"
 
@@ -65,39 +62,6 @@ def test_percent_encoded_password_works_and_is_never_shown(
         assert {"users", "orders", "order_items"} <= postgres_tables(postgres_url)
         assert encoded not in result.stderr + result.stdout
         assert "p@ss" not in result.stderr + result.stdout
-
-
-# Members of this group must give their password: .ci/run puts a scram-sha-256 line
-# for it above the server's trust lines in pg_hba.conf.
-CHECKED = "tpl_password_checked"
-
-
-@contextmanager
-def login_role(admin_url: str, database_url: str, name: str, password: str) -> Iterator[None]:
-    """A superuser role with `password` for the block, on a server that checks it."""
-    with psycopg2.connect(admin_url) as admin, admin.cursor() as cursor:
-        cursor.execute(f"DROP ROLE IF EXISTS {name}")
-        cursor.execute(
-            f"CREATE ROLE {name} LOGIN SUPERUSER PASSWORD %s IN ROLE {CHECKED}", (password,)
-        )
-    try:
-        wrong = database_url.replace("postgres@", f"{name}:not-the-password@", 1)
-        try:
-            psycopg2.connect(wrong).close()
-        except psycopg2.OperationalError:
-            pass  # refused: passwords are checked
-        else:
-            pytest.fail(
-                f"the PostgreSQL server accepts any password for members of {CHECKED}: "
-                "run .ci/run once (it adds their scram-sha-256 line to pg_hba.conf)",
-                pytrace=False,
-            )
-        yield
-    finally:
-        with psycopg2.connect(database_url) as owner, owner.cursor() as cursor:
-            cursor.execute(f"DROP OWNED BY {name}")
-        with psycopg2.connect(admin_url) as admin, admin.cursor() as cursor:
-            cursor.execute(f"DROP ROLE {name}")
 
 
 def test_unreachable_server_error_hides_the_password(project: Baked) -> None:

@@ -11,10 +11,12 @@ import psycopg2
 import pytest
 
 from .helpers import (
+    SYSTEM_PATH,
     Baked,
     add_revision,
     add_slow_revisions,
     failure_line,
+    login_role,
     mysql_rows,
     postgres_rows,
     postgres_tables,
@@ -467,6 +469,32 @@ def test_backup_honours_the_urls_connection_parameters(
     )
     assert refused.returncode != 0 and "SSL" in refused.stderr
     assert len(list((tmp_path / "b").glob("*.dump"))) == 1
+
+
+@pytest.mark.postgres
+def test_backup_never_shows_the_password_to_other_users(
+    project: Baked, postgres_url: str, postgres_admin_url: str, tmp_path: Path
+) -> None:
+    # What any local user sees in `ps` is the command line: a pg_dump first on PATH
+    # writes its own down, then runs the real one (which must log in by password).
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    seen = tmp_path / "argv"
+    real = shutil.which("pg_dump")
+    assert real
+    shim = shims / "pg_dump"
+    shim.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {seen}\nexec {real} "$@"\n')
+    shim.chmod(0o755)
+    password = "Pg-dump-s3cret"
+    with login_role(postgres_admin_url, postgres_url, "tpl_backup", password):
+        url = postgres_url.replace("postgres@", f"tpl_backup:{password}@", 1)
+        project.alembic("upgrade", "head", DATABASE_URL=url)
+        backup = [sys.executable, "-m", "tools.backup", "--output-dir", str(tmp_path / "b")]
+        result = run(backup, cwd=project.path, DATABASE_URL=url, PATH=f"{shims}:{SYSTEM_PATH}")
+    assert "tpl_backup@" in seen.read_text()  # the shim ran, with the URI
+    assert password not in seen.read_text() + result.stdout + result.stderr
+    (dump,) = (tmp_path / "b").glob("*.dump")
+    assert dump.stat().st_size > 0
 
 
 # --- the make targets -----------------------------------------------------------------

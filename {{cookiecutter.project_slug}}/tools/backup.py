@@ -40,7 +40,15 @@ def libpq_target(url: URL) -> tuple[str, dict[str, str]]:
     query = dict(url.query)
     secrets = {"PGPASSWORD": url.password or query.pop("password", None)}
     secrets["PGSSLPASSWORD"] = query.pop("sslpassword", None)
-    plain = url.set(drivername="postgresql", password=None, query=query)
+    # A new URL without the password: url.set(password=None) keeps the old one.
+    plain = URL.create(
+        "postgresql",
+        username=url.username,
+        host=url.host,
+        port=url.port,
+        database=url.database,
+        query=query,
+    )
     uri = plain.render_as_string(hide_password=False)
     return uri, {key: str(value) for key, value in secrets.items() if value}
 
