@@ -110,9 +110,12 @@ def test_make_run_restarts_when_env_changes_so_a_new_token_takes_effect(
             assert time.monotonic() < deadline, "the token in .env never took effect"
             time.sleep(0.3)
         assert server.call("GET", "/users", token=TOKEN) == (200, [])
+        # A client that sends the token in the query string: refused, never logged.
+        assert server.call("GET", f"/users?limit=5&access_token={TOKEN}")[0] == 401
     finally:
         log = server.stop()
     assert "WatchFiles detected changes in '.env'. Reloading..." in log
+    assert "/users?limit=5&access_token=*** HTTP/1.1" in log
     assert TOKEN not in log
 
 

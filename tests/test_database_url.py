@@ -190,3 +190,17 @@ def test_database_password_carries_any_character_and_is_never_shown(
         assert wrong.returncode != 0
         assert "password authentication failed" in wrong.stdout + wrong.stderr
         assert "nope" not in wrong.stdout + wrong.stderr
+
+
+def test_env_file_values_are_taken_as_written(project: Baked) -> None:
+    # .env.example promises DATABASE_PASSWORD takes any character: ${...} included.
+    written = {"DATABASE_PASSWORD": "pa${HOME}ss$x", "API_TOKENS": "t0k${PATH}en"}
+    (project.path / ".env").write_text(
+        "".join(f"{name}='{value}'\n" for name, value in written.items())
+    )
+    code = (
+        f"from {project.package}.settings import setting\n"
+        "for name in ('DATABASE_PASSWORD', 'API_TOKENS'): print(setting(name)[0])\n"
+    )
+    result = run([sys.executable, "-c", code], cwd=project.path, HOME="/home/x")
+    assert result.stdout.splitlines() == list(written.values())

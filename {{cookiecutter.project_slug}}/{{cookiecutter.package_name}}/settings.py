@@ -64,7 +64,8 @@ def setting(
     from dotenv import dotenv_values
 
     try:
-        values = dotenv_values(env_file)
+        # No ${VAR} expansion: a value (a password, a token) is taken as written.
+        values = dotenv_values(env_file, interpolate=False)
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
         raise SettingError(

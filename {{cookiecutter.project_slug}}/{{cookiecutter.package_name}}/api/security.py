@@ -7,6 +7,8 @@ your identity provider's scheme when you have one, and keep the same dependency.
 """
 
 import hmac
+import logging
+import re
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -23,6 +25,32 @@ _bearer = HTTPBearer(
     auto_error=False,
     description=f"One of the tokens in {TOKENS} (comma-separated)",
 )
+
+
+# A query parameter whose name says it carries a credential (?access_token=, a common
+# client mistake): its value never reaches the access log.
+_CREDENTIAL = re.compile(
+    r"([?&][^=&]*(?:token|key|secret|password|auth)[^=&]*=)[^&]*", re.IGNORECASE
+)
+
+
+class HideCredentials(logging.Filter):
+    """Masks credential-like query values in uvicorn's access log lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn.access logs (client, method, path with query, version, status).
+        if isinstance(record.args, tuple) and len(record.args) >= 3:
+            args = list(record.args)
+            args[2] = _CREDENTIAL.sub(r"\1***", str(args[2]))
+            record.args = tuple(args)
+        return True
+
+
+def hide_credentials_in_access_log() -> None:
+    """Install HideCredentials on uvicorn's access logger, once."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(found, HideCredentials) for found in access.filters):
+        access.addFilter(HideCredentials())
 
 
 def configured_tokens() -> tuple[str, ...]:
