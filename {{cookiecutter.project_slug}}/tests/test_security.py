@@ -164,3 +164,21 @@ def test_a_variable_set_blank_in_the_environment_ignores_env_file(
         assert setting(name, {}, env_file)[0] == value  # absent: .env is read
         assert setting(name, {name: ""}, env_file) == ("", name)  # blank: not set
         assert setting(name, {name: " "}, env_file) == ("", name)
+
+
+@pytest.mark.parametrize(
+    ("server", "open_by_choice", "status"),
+    [
+        ("http://127.0.0.1", "", 200),  # make run: this machine only
+        ("http://192.0.2.10", "", 401),  # any other address: as if tokens were wrong
+        ("http://192.0.2.10", "1", 200),  # API_OPEN=1: open on purpose
+    ],
+)
+def test_an_app_without_tokens_answers_other_machines_only_when_told(
+    monkeypatch: pytest.MonkeyPatch, server: str, open_by_choice: str, status: int
+) -> None:
+    # However the app is served (uvicorn app:app, gunicorn), not only through main().
+    monkeypatch.setenv("API_OPEN", open_by_choice)
+    app = create_app(tokens=(), routers=[probe])
+    with TestClient(app, base_url=server) as client:
+        assert client.get("/probe-for-the-tests").status_code == status

@@ -7,7 +7,6 @@ says so, and on this machine only (the default host) it is allowed, with a warni
 """
 
 import argparse
-import ipaddress
 import os
 import sys
 from typing import Any
@@ -16,7 +15,13 @@ import uvicorn
 
 from ..settings import PROJECT_ROOT, SettingError, database_url
 from .health import head_revision
-from .security import OPEN, TOKENS, configured_tokens, open_api_chosen
+from .security import (
+    OPEN,
+    TOKENS,
+    configured_tokens,
+    open_api_chosen,
+    this_machine_only,
+)
 
 DEFAULT_PORT = 8000
 
@@ -36,16 +41,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="restart when the code, the migrations or .env change",
     )
     return parser.parse_args(argv)
-
-
-def this_machine_only(host: str) -> bool:
-    """Whether `host` is a loopback address, reachable from this machine alone."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ your identity provider's scheme when you have one, and keep the same dependency.
 """
 
 import hmac
+import ipaddress
 import logging
 import re
 from typing import Annotated
@@ -65,6 +66,16 @@ def open_api_chosen() -> bool:
     return value.lower() in ("1", "true", "yes")
 
 
+def this_machine_only(host: str) -> bool:
+    """Whether `host` is a loopback address, reachable from this machine alone."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _matches(presented: str, tokens: tuple[str, ...]) -> bool:
     given = presented.encode()
     found = False
@@ -84,7 +95,11 @@ async def require_token(
     """
     tokens: tuple[str, ...] = request.app.state.api_tokens
     if not tokens:
-        return  # no tokens configured: the entry point allowed an open API
+        # No tokens: open to this machine (make run), or anywhere by choice
+        # (API_OPEN=1); refused to other machines however the app is served.
+        host = (request.scope.get("server") or ("",))[0]
+        if request.app.state.api_open or this_machine_only(str(host)):
+            return
     if credentials is None or not _matches(credentials.credentials, tokens):
         # A new exception each time: a shared one would carry one request's
         # traceback into the next.
