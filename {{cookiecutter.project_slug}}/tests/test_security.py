@@ -15,15 +15,17 @@ import uvicorn
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from pydantic import BaseModel, Field
 from sqlalchemy import create_engine
 
 from {{ cookiecutter.package_name }}.api import create_app, routes
 from {{ cookiecutter.package_name }}.api.__main__ import main
 from {{ cookiecutter.package_name }}.api.deps import database
-from {{ cookiecutter.package_name }}.api.security import configured_tokens
+from {{ cookiecutter.package_name }}.api.security import MAX_BODY_BYTES, configured_tokens
 from {{ cookiecutter.package_name }}.settings import setting
 
 TOKENS = ("first-token-0123456789", "second-token-9876543210")
+JSON = {"content-type": "application/json"}
 # A route of the tests' own beside the app's: the checks hold with no routes yet.
 probe = APIRouter()
 
@@ -31,6 +33,16 @@ probe = APIRouter()
 @probe.get("/probe-for-the-tests")
 async def probe_route() -> dict[str, str]:
     return {"status": "in"}
+
+
+class ProbeBody(BaseModel):
+    email: str = Field(max_length=255)
+    name: str
+
+
+@probe.post("/probe-body-for-the-tests")
+async def probe_body(body: ProbeBody) -> dict[str, str]:
+    return {"status": body.name}
 
 
 APP = create_app(tokens=TOKENS, routers=[probe, *routes.routers()])
@@ -182,3 +194,44 @@ def test_an_app_without_tokens_answers_other_machines_only_when_told(
     app = create_app(tokens=(), routers=[probe])
     with TestClient(app, base_url=server) as client:
         assert client.get("/probe-for-the-tests").status_code == status
+
+
+def test_a_body_without_a_token_is_refused_unread(client: TestClient) -> None:
+    # Malformed JSON: 401 as for any other request without a token, never 422.
+    response = client.post("/users", content=b"{not json", headers=JSON)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_a_body_over_the_limit_is_refused_even_with_a_token(
+    client: TestClient,
+) -> None:
+    headers = {**JSON, "Authorization": f"Bearer {TOKENS[0]}"}
+    big = b'{"name": "' + b"x" * (MAX_BODY_BYTES + 1) + b'"}'
+    assert client.post("/users", content=big, headers=headers).status_code == 413
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        yield b'{"name": "'
+        for _ in range(MAX_BODY_BYTES // 65536 + 1):
+            yield b"x" * 65536
+        yield b'"}'
+
+    assert client.post("/users", content=chunks(), headers=headers).status_code == 413
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"email": "' + b"a" * 5000 + b'@example.com", "name": "A"}',
+        b'{"email": NaN, "name": "A"}',
+        b'{"email": "\\ud800@example.com", "name": "A"}',
+    ],
+    ids=["large", "nan", "lone-surrogate"],
+)
+def test_invalid_input_gets_a_short_422_that_echoes_nothing_large(
+    client: TestClient, body: bytes
+) -> None:
+    headers = {**JSON, "Authorization": f"Bearer {TOKENS[0]}"}
+    response = client.post("/probe-body-for-the-tests", content=body, headers=headers)
+    assert response.status_code == 422, response.text
+    assert len(response.content) < 1000

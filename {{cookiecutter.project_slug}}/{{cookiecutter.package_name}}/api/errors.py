@@ -6,11 +6,14 @@ schema. Database errors never reach a client as text: their messages hold SQL an
 parameters.
 """
 
+import json
 import logging
 from typing import Any, cast
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError, OperationalError
@@ -72,6 +75,29 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
+    # FastAPI's own 422, but an error's `input` only when it is small and printable:
+    # a 50 MB name is not sent back, and NaN or a lone surrogate would make the
+    # answer itself fail (a 500).
+    errors = cast(RequestValidationError, exc).errors()
+    return JSONResponse(
+        {"detail": jsonable_encoder([_without_large_input(e) for e in errors])},
+        status_code=422,
+    )
+
+
+def _without_large_input(error: Any) -> Any:
+    error = dict(error)
+    try:
+        text = json.dumps(error.get("input"), allow_nan=False, ensure_ascii=False)
+        small = len(text.encode()) <= 200
+    except (TypeError, ValueError, UnicodeEncodeError):
+        small = False
+    if not small:
+        error.pop("input", None)
+    return error
+
+
 async def _value_out_of_range(_request: Request, exc: Exception) -> JSONResponse:
     # A value the validation let through but the column cannot hold: the client's
     # input, so 422 in the shape FastAPI gives every validation error.
@@ -100,6 +126,7 @@ async def _internal_error(_request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     """Register the handlers on an app."""
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(Conflict, _conflict)
     app.add_exception_handler(DataError, _value_out_of_range)

@@ -13,13 +13,18 @@ import re
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..settings import setting
 
 TOKENS = "API_TOKENS"
 # An explicit choice to serve without tokens beyond this machine (see __main__.py).
 OPEN = "API_OPEN"
+# The largest request body read: the example bodies are a few hundred bytes.
+MAX_BODY_BYTES = 1024 * 1024
 
 # auto_error=False: this module gives the one 401, whatever was wrong with the header.
 _bearer = HTTPBearer(
@@ -84,27 +89,88 @@ def _matches(presented: str, tokens: tuple[str, ...]) -> bool:
     return found
 
 
+def may_call(request_scope: Scope, authorization: str | None) -> bool:
+    """Whether a request may use the API: one of its tokens, or none configured and
+    the caller on this machine (make run) or everywhere by choice (API_OPEN=1)."""
+    state = request_scope["app"].state
+    tokens: tuple[str, ...] = state.api_tokens
+    if not tokens:
+        host = (request_scope.get("server") or ("",))[0]
+        return bool(state.api_open) or this_machine_only(str(host))
+    scheme, _, credentials = (authorization or "").partition(" ")
+    return scheme.lower() == "bearer" and _matches(credentials, tokens)
+
+
+def _refusal() -> HTTPException:
+    # A new exception each time: a shared one would carry one request's traceback
+    # into the next.
+    return HTTPException(
+        status_code=401,
+        detail="a valid bearer token is required",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
 async def require_token(
     request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    """Refuse the request unless it carries one of the app's tokens (none: open).
+    """Refuse the request unless it may call the API (see may_call).
 
     Async, though it waits on nothing: a plain `def` would cost every request a hop
-    through FastAPI's thread pool.
+    through FastAPI's thread pool. `_credentials` puts the bearer scheme in the
+    OpenAPI schema; the header itself is read by may_call, as BodyGate reads it.
     """
-    tokens: tuple[str, ...] = request.app.state.api_tokens
-    if not tokens:
-        # No tokens: open to this machine (make run), or anywhere by choice
-        # (API_OPEN=1); refused to other machines however the app is served.
-        host = (request.scope.get("server") or ("",))[0]
-        if request.app.state.api_open or this_machine_only(str(host)):
+    if not may_call(request.scope, request.headers.get("authorization")):
+        raise _refusal()
+
+
+class BodyGate:
+    """ASGI middleware: a request with a body is refused before the body is read.
+
+    FastAPI reads and parses a body before any dependency runs, so without this a
+    caller with no token gets 422 for malformed JSON and makes the server hold
+    whatever it sends. Here a caller that may not call the API gets the same 401 as
+    require_token gives, unread; and any body over MAX_BODY_BYTES gets 413.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
             return
-    if credentials is None or not _matches(credentials.credentials, tokens):
-        # A new exception each time: a shared one would carry one request's
-        # traceback into the next.
-        raise HTTPException(
-            status_code=401,
-            detail="a valid bearer token is required",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        headers = Headers(scope=scope)
+        length = headers.get("content-length", "0")
+        chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+        if length == "0" and not chunked:  # no body: require_token decides
+            await self.app(scope, receive, send)
+            return
+        refusal: HTTPException | None = None
+        if not may_call(scope, headers.get("authorization")):
+            refusal = _refusal()
+        elif not length.isdigit() or int(length) > MAX_BODY_BYTES:
+            refusal = HTTPException(413, f"the body is over {MAX_BODY_BYTES} bytes")
+        if refusal is not None:
+            body = {"detail": refusal.detail}
+            response = JSONResponse(body, refusal.status_code, refusal.headers)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, _bounded(receive), send)
+
+
+def _bounded(receive: Receive) -> Receive:
+    """`receive`, stopping a body that grows past MAX_BODY_BYTES (chunked, or longer
+    than its Content-Length said)."""
+    received = 0
+
+    async def bounded() -> Message:
+        nonlocal received
+        message = await receive()
+        received += len(message.get("body", b""))
+        if received > MAX_BODY_BYTES:
+            raise HTTPException(413, f"the body is over {MAX_BODY_BYTES} bytes")
+        return message
+
+    return bounded
