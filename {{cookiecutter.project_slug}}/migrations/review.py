@@ -18,6 +18,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import sqlite3
+import textwrap
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,6 +35,10 @@ from migrations import dependency_order
 log = logging.getLogger("alembic.env")
 
 _CAST = re.compile(r"^\(*'(?P<value>(?:[^']|'')*)'\)*(::[\w ]+(\[\])?)+$")
+_CASTS = re.compile(r"::[\w ]*\w(\[\])?")
+_ANY_ARRAY = re.compile(r"=\s*ANY\s*\(\s*\(?\s*ARRAY\[(.*?)\]\s*\)?\s*\)", re.S)
+_BACKQUOTED = re.compile(r"`(\w+)`")
+_NOW = re.compile(r"^\(?(current_timestamp|now)(\(\d*\))?\)?$", re.I)
 
 
 class Note(ops.MigrateOperation):
@@ -58,7 +64,7 @@ class EnumType(ops.MigrateOperation):
 
 @renderers.dispatch_for(Note)
 def _render_note(_context: AutogenContext, note: Note) -> str:
-    return f"# {note.text}"
+    return "\n".join(f"# {line}" for line in textwrap.wrap(note.text, 72))
 
 
 @renderers.dispatch_for(EnumType)
@@ -244,6 +250,7 @@ def _make_generic(operations: list[ops.MigrateOperation]) -> None:
     """Types and defaults read back from the database, as any backend can run them."""
     for _container, _index, operation in _walk(operations):
         if isinstance(operation, ops.CreateTableOp):
+            _portable_checks(operation)
             columns = [c for c in operation.columns if isinstance(c, sa.Column)]
         elif isinstance(operation, ops.AddColumnOp):
             columns = [operation.column]
@@ -289,7 +296,8 @@ def _generic(type_: Any, named_like: Any = None) -> Any:
 
 
 def _uncast_default(column: sa.Column[Any]) -> None:
-    """'pending'::character varying -> 'pending' (SQLite cannot parse the cast)."""
+    """'pending'::character varying -> 'pending' (SQLite cannot parse the cast), and
+    MySQL's current_timestamp(6) or now() -> CURRENT_TIMESTAMP (SQL's own)."""
     default = column.server_default
     if isinstance(default, DefaultClause):
         text = default.arg if isinstance(default.arg, str) else str(default.arg)
@@ -297,3 +305,38 @@ def _uncast_default(column: sa.Column[Any]) -> None:
         if match:
             value = match.group("value").replace("''", "'")
             column.server_default = DefaultClause(value)
+        elif _NOW.match(text.strip()):
+            column.server_default = DefaultClause(sa.text("CURRENT_TIMESTAMP"))
+
+
+def _portable_checks(operation: ops.CreateTableOp) -> None:
+    """CHECK constraints read back from the database, in SQL every backend parses:
+    PostgreSQL's `x::text = ANY (ARRAY[...])` becomes `x IN (...)`, MySQL's
+    backquotes go. One that SQLite still cannot parse is left out, with a note."""
+    columns = [item.name for item in operation.columns if isinstance(item, sa.Column)]
+    for item in list(operation.columns):
+        if not isinstance(item, sa.CheckConstraint):
+            continue
+        text = _ANY_ARRAY.sub(r"IN (\1)", _CASTS.sub("", str(item.sqltext)))
+        text = _BACKQUOTED.sub(r"\1", text)
+        if _parses_on_sqlite(columns, text):
+            item.sqltext = sa.text(text)
+        else:
+            operation.columns = [kept for kept in operation.columns if kept is not item]
+            log.warning(
+                "downgrade: CHECK %s of table %s left out: written for one backend",
+                item.name,
+                operation.table_name,
+            )
+
+
+def _parses_on_sqlite(columns: list[str], check: str) -> bool:
+    names = ", ".join(f'"{name}"' for name in columns)
+    scratch = sqlite3.connect(":memory:")
+    try:
+        scratch.execute(f"CREATE TABLE t ({names}, CHECK ({check}))")
+    except sqlite3.Error:
+        return False
+    finally:
+        scratch.close()
+    return True

@@ -40,7 +40,10 @@ class ProbeBody(BaseModel):
     name: str
 
 
-@probe.post("/probe-body-for-the-tests")
+BODY_PROBE = "/probe-body-for-the-tests"
+
+
+@probe.post(BODY_PROBE)
 async def probe_body(body: ProbeBody) -> dict[str, str]:
     return {"status": body.name}
 
@@ -198,7 +201,7 @@ def test_an_app_without_tokens_answers_other_machines_only_when_told(
 
 def test_a_body_without_a_token_is_refused_unread(client: TestClient) -> None:
     # Malformed JSON: 401 as for any other request without a token, never 422.
-    response = client.post("/users", content=b"{not json", headers=JSON)
+    response = client.post(BODY_PROBE, content=b"{not json", headers=JSON)
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == "Bearer"
 
@@ -208,7 +211,7 @@ def test_a_body_over_the_limit_is_refused_even_with_a_token(
 ) -> None:
     headers = {**JSON, "Authorization": f"Bearer {TOKENS[0]}"}
     big = b'{"name": "' + b"x" * (MAX_BODY_BYTES + 1) + b'"}'
-    assert client.post("/users", content=big, headers=headers).status_code == 413
+    assert client.post(BODY_PROBE, content=big, headers=headers).status_code == 413
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
         yield b'{"name": "'
@@ -216,7 +219,7 @@ def test_a_body_over_the_limit_is_refused_even_with_a_token(
             yield b"x" * 65536
         yield b'"}'
 
-    assert client.post("/users", content=chunks(), headers=headers).status_code == 413
+    assert client.post(BODY_PROBE, content=chunks(), headers=headers).status_code == 413
 
 
 @pytest.mark.parametrize(
@@ -232,6 +235,6 @@ def test_invalid_input_gets_a_short_422_that_echoes_nothing_large(
     client: TestClient, body: bytes
 ) -> None:
     headers = {**JSON, "Authorization": f"Bearer {TOKENS[0]}"}
-    response = client.post("/probe-body-for-the-tests", content=body, headers=headers)
+    response = client.post(BODY_PROBE, content=body, headers=headers)
     assert response.status_code == 422, response.text
     assert len(response.content) < 1000

@@ -52,7 +52,7 @@ def revision_sql(script: Script) -> str:
 def accepted(revision_file: Path) -> str:
     """squawk's own ignore comments for the rules a revision's file accepts."""
     text = revision_file.read_text()
-    found = re.findall(r"^# squawk-ignore: *([\w, -]+)$", text, re.M)
+    found = re.findall(r"^\s*# squawk-ignore: *([\w, -]+)$", text, re.M)
     rules = sorted({rule.strip() for line in found for rule in line.split(",")} - {""})
     return f"-- squawk-ignore-file {', '.join(rules)}\n" if rules else ""
 
