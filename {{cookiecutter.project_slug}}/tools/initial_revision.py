@@ -61,7 +61,8 @@ def main() -> int:
     if heads is None:
         print("(no database reachable at DATABASE_URL: none was checked or downgraded)")
     elif heads:
-        print("DATABASE_URL's database is at the initial revision: downgrading to base")
+        print("DATABASE_URL's database is at the initial revision: downgrading to")
+        print("base first (its tables go, with their rows)")
         if not cli("downgrade", "base"):
             return 1
     old = [Path(revision.path) for revision in script.walk_revisions()]
