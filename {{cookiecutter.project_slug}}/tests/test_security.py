@@ -21,7 +21,10 @@ from sqlalchemy import create_engine
 from {{ cookiecutter.package_name }}.api import create_app, routes
 from {{ cookiecutter.package_name }}.api.__main__ import main
 from {{ cookiecutter.package_name }}.api.deps import database
-from {{ cookiecutter.package_name }}.api.security import MAX_BODY_BYTES, configured_tokens
+from {{ cookiecutter.package_name }}.api.security import (
+    MAX_BODY_BYTES,
+    configured_tokens,
+)
 from {{ cookiecutter.package_name }}.settings import setting
 
 TOKENS = ("first-token-0123456789", "second-token-9876543210")
