@@ -20,7 +20,6 @@ and identity behind it refuse. It is dropped and created anew, with a DATA LOSS 
 from __future__ import annotations
 
 import graphlib
-from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,11 +31,9 @@ Operations = list[ops.MigrateOperation]
 
 def order_tables(
     context: MigrationContext, upgrade: ops.UpgradeOps, metadata: Any
-) -> tuple[set[str], list[ops.ModifyTableOps]]:
-    """Reorder `upgrade` in place (see the module docstring). Returns the tables made
-    anew and the index drops to skip once the downgrade has been derived."""
-    tables = getattr(metadata, "tables", {})
-    rebuilt = _rebuild_retyped_tables(context, upgrade.ops, tables)
+) -> None:
+    """Reorder `upgrade` in place (see the module docstring)."""
+    _rebuild_retyped_tables(context, upgrade.ops, getattr(metadata, "tables", {}))
     dropped_names = {
         op.table_name for op in upgrade.ops if isinstance(op, ops.DropTableOp)
     }
@@ -98,29 +95,6 @@ def order_tables(
         *altering,
         *tail,
     ]
-    index_drops = [
-        op
-        for name in drop_order
-        for op in dropping[name]
-        if isinstance(op, ops.ModifyTableOps)
-    ]
-    return rebuilt, index_drops
-
-
-def skip_index_drops(
-    containers: Iterable[ops.ModifyTableOps], upgrade: ops.UpgradeOps
-) -> None:
-    """Leave a dropped table's indexes to go with it (after the downgrade, which
-    creates them again, was derived)."""
-    for container in containers:
-        container.ops[:] = [
-            op for op in container.ops if not isinstance(op, ops.DropIndexOp)
-        ]
-    upgrade.ops[:] = [
-        op
-        for op in upgrade.ops
-        if not (isinstance(op, ops.ModifyTableOps) and not op.ops)
-    ]
 
 
 def _drops_foreign_key(op: ops.MigrateOperation) -> bool:
@@ -159,9 +133,8 @@ def _children_first(dropping: dict[str, Operations]) -> list[str]:
 
 def _rebuild_retyped_tables(
     context: MigrationContext, operations: Operations, tables: dict[str, sa.Table]
-) -> set[str]:
+) -> None:
     """Turn the alteration of a table whose key changes kind into drop and create."""
-    rebuilt = set()
     for op in list(operations):
         if not isinstance(op, ops.ModifyTableOps) or op.table_name not in tables:
             continue
@@ -192,8 +165,6 @@ def _rebuild_retyped_tables(
                 [ops.CreateIndexOp.from_index(ix) for ix in table.indexes],
             ),
         ]
-        rebuilt.add(op.table_name)
-    return rebuilt
 
 
 def _reflect(context: MigrationContext, name: str) -> sa.Table:

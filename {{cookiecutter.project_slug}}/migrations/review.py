@@ -102,10 +102,11 @@ def review_revision(
     for upgrade, downgrade in zip(
         script.upgrade_ops_list, script.downgrade_ops_list, strict=True
     ):
-        rebuilt, index_drops = dependency_order.order_tables(context, upgrade, metadata)
+        dependency_order.order_tables(context, upgrade, metadata)
         upgrade.reverse_into(downgrade)  # the downgrade undoes the new order
-        dependency_order.skip_index_drops(index_drops, upgrade)
-        _annotate(upgrade.ops, rebuilt)
+        # Derived first: the downgrade still creates the indexes again.
+        _keep_indexes_of_dropped_tables(upgrade.ops)
+        _annotate(upgrade.ops)
         _generic_alterations(upgrade.ops)
         if not native_enums:
             _create_enum_types(upgrade.ops)
@@ -144,8 +145,17 @@ def _in_order(
     return found
 
 
-def _annotate(operations: list[ops.MigrateOperation], rebuilt: set[str]) -> None:
+def _annotate(operations: list[ops.MigrateOperation]) -> None:
     """A Note above each step that loses data or fails on a table with rows."""
+    rebuilt = {  # dropped and created in one revision (dependency_order.py)
+        operation.table_name
+        for operation in operations
+        if isinstance(operation, ops.CreateTableOp)
+    } & {
+        operation.table_name
+        for operation in operations
+        if isinstance(operation, ops.DropTableOp)
+    }
     for container, index, operation in _walk(operations):
         rename = "a rename would keep the data"
         if isinstance(operation, ops.DropTableOp):
@@ -312,7 +322,7 @@ def _uncast_default(column: sa.Column[Any]) -> None:
 def _portable_checks(operation: ops.CreateTableOp) -> None:
     """CHECK constraints read back from the database, in SQL every backend parses:
     PostgreSQL's `x::text = ANY (ARRAY[...])` becomes `x IN (...)`, MySQL's
-    backquotes go. One that SQLite still cannot parse is left out, with a note."""
+    backquotes go. One that SQLite still cannot parse is left out, with a warning."""
     columns = [item.name for item in operation.columns if isinstance(item, sa.Column)]
     for item in list(operation.columns):
         if not isinstance(item, sa.CheckConstraint):
