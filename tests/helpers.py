@@ -38,7 +38,7 @@ EXAMPLE_DOWN_REVISION = (
 )
 
 
-# What the generated README's "Your own models" deletes when the examples go.
+# What the generated docs/models.md, "Your own models", deletes when the examples go.
 EXAMPLE_FILES = (
     "{package}/models/examples.py",
     "{package}/crud.py",
@@ -90,13 +90,56 @@ class Baked:
         return re.search(r'^revision: str = "(\w+)"', text, re.M).group(1)
 
     def remove_examples(self) -> None:
-        """Delete what the README says goes with the example models."""
+        """Delete what docs/models.md says goes with the example models."""
         for name in EXAMPLE_FILES:
             (self.path / name.format(package=self.package)).unlink(missing_ok=True)
 
     def alembic(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess:
         """Run the real alembic CLI on this project, from another directory."""
         return run([ALEMBIC, "-c", str(self.alembic_ini), *args], check=check, **env)
+
+
+def doc_pages(project: Baked) -> dict[str, str]:
+    """The project's own documentation, by path: README.md, then each page in docs/."""
+    pages = {"README.md": (project.path / "README.md").read_text()}
+    for page in sorted((project.path / "docs").glob("*.md")):
+        pages[f"docs/{page.name}"] = page.read_text()
+    return pages
+
+
+def documentation(project: Baked) -> str:
+    """The README and every docs page of a bake, as one text: where its facts live."""
+    return "\n".join(doc_pages(project).values())
+
+
+def sections(text: str) -> list[tuple[str, str]]:
+    """A Markdown page cut at its `#` and `##` headings: (heading, text under it) in
+    order, "" heading the text before the first. Lines in code fences never head."""
+    found: list[tuple[str, list[str]]] = [("", [])]
+    fenced = False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and (heading := re.match(r"#{1,2} (.+)$", line)):
+            found.append((heading[1], []))
+            continue
+        found[-1][1].append(line)
+    return [(heading, "\n".join(lines)) for heading, lines in found]
+
+
+def headings(text: str) -> list[str]:
+    """The `#` and `##` headings of a Markdown page, in order."""
+    return [heading for heading, _ in sections(text)[1:]]
+
+
+def doc_section(project: Baked, heading: str) -> str | None:
+    """The text under the `#` or `##` heading of that name in the README or a docs
+    page, up to the next such heading; None when no page has it."""
+    for text in doc_pages(project).values():
+        for name, body in sections(text)[1:]:
+            if name == heading:
+                return body
+    return None
 
 
 def add_revision(project: Baked, rev: str, down: str, upgrade: str, downgrade: str = "pass"):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .helpers import RUFF, UV, Baked, bake, run
+from .helpers import RUFF, UV, Baked, bake, doc_pages, doc_section, documentation, run
 
 # The option combinations are data: each one is baked and checked the same way.
 SUPPORTED_COMBINATIONS = [
@@ -133,20 +133,45 @@ def test_the_service_never_imports_the_migration_runtime_or_tools(baked: Baked) 
         assert not imported & {"migrations", "tools", "alembic"}, (module.name, imported)
 
 
-def test_readme_layout_names_every_file_and_whose_it_is(baked: Baked) -> None:
-    readme = (baked.path / "README.md").read_text()
-    layout = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
-    skip = {"versions", "__pycache__", ".ruff_cache", ".pytest_cache", ".mypy_cache"}
+ROOMS = ("yours to edit", "generated once", "infrastructure", "from the template")
+
+
+def test_readme_layout_names_every_folder_and_file_and_whose_it_is(baked: Baked) -> None:
+    layout = doc_section(baked, "Layout")
+    assert layout is not None
+    skip = {"__pycache__", ".ruff_cache", ".pytest_cache", ".mypy_cache"}
+    # By folder, not file by file: what is inside a folder may be renamed freely.
+    tops = {path for path in baked.path.iterdir() if path.name not in skip}
     missing = [
-        str(path.relative_to(baked.path))
-        for path in baked.path.rglob("*")
-        if path.is_file()
-        and not skip & set(path.relative_to(baked.path).parts)
-        and path.name not in layout
+        path.name
+        for path in tops
+        if (f"{path.name}/" if path.is_dir() else path.name) not in layout
     ]
     assert not missing
-    for room in ("yours to edit", "generated once", "infrastructure"):
-        assert room in layout
+    # Each folder says whose it is: the lines from its name to the next entry.
+    entries = re.split(r"\n(?=\S)", layout)
+    for folder in (path for path in tops if path.is_dir() and path.name != ".github"):
+        (entry,) = [text for text in entries if text.startswith(f"{folder.name}/")]
+        assert any(room in entry for room in ROOMS), entry
+    for room in ROOMS[:3]:
+        assert room in layout.lower()
+
+
+README_LINES = 150
+
+
+def test_the_readme_is_a_front_door_of_at_most_150_lines(baked: Baked) -> None:
+    lines = (baked.path / "README.md").read_text().splitlines()
+    assert len(lines) <= README_LINES, f"{len(lines)} lines: move a topic to docs/"
+
+
+def test_the_readme_links_every_docs_page_with_something_to_say(baked: Baked) -> None:
+    pages = doc_pages(baked)
+    readme = pages.pop("README.md")
+    linked = set(re.findall(r"\]\((docs/[\w.-]+\.md)\)", readme))
+    # A page with something to say is linked from the README; a page left empty (the API
+    # or Docker page of a bake without them) is not.
+    assert linked == {name for name, text in pages.items() if text.strip()}
 
 
 def test_pyproject_declares_the_stack(baked: Baked, answers: dict[str, str]) -> None:
@@ -257,9 +282,10 @@ def test_the_wheel_ships_the_service_alone(project: Baked, tmp_path: Path) -> No
 
 
 def readme_section(project: Baked, heading: str) -> str:
-    """The text of the README's `## heading` section, up to the next `## `."""
-    readme = (project.path / "README.md").read_text()
-    return readme.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    """The text under `heading` in the README or the docs page it now lives in."""
+    section = doc_section(project, heading)
+    assert section is not None, heading
+    return section
 
 
 def test_readme_states_no_test_count_or_timing_it_cannot_keep(baked: Baked) -> None:
@@ -295,7 +321,8 @@ def test_readme_testing_commands_are_those_of_the_projects_ci(
 
 def test_readme_says_what_the_compose_migrate_service_runs(baked: Baked) -> None:
     if not (baked.path / "compose.yaml").exists():  # include_docker=n: nothing to say
-        assert "## Docker" not in (baked.path / "README.md").read_text()
+        assert doc_section(baked, "Docker") is None
+        assert "compose" not in documentation(baked)
         return
     services = yaml.safe_load((baked.path / "compose.yaml").read_text())["services"]
     assert services["migrate"]["command"] == ["alembic", "upgrade", "head"]
