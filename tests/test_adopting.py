@@ -1,13 +1,14 @@
-"""Replacing the examples with a team's own models, exactly as the generated README's
-"Your own models" says, with its make targets, on SQLite, PostgreSQL and MariaDB.
+"""Replacing the examples with a team's own models, exactly as the generated
+docs/models.md, "Your own models", says, with its make targets, on SQLite, PostgreSQL
+and MariaDB.
 
 Each case bakes for its database, migrates the examples and puts rows in them, deletes
-the example files, copies in a model set of ours, and takes one of the README's two
+the example files, copies in a model set of ours, and takes one of that page's two
 routes: `make initial-revision` (never deployed) or `make revision` (deployed), under
 a PYTHONHASHSEED of its own (Alembic's order of dropped tables follows it). Rows then
 go into every new table; `make check`, a downgrade and upgrade with those rows, and the
-project's own `make test` (on SQLite, as the README runs it, and on a database of the
-case's kind) follow. Every model set goes
+project's own `make test` (on SQLite, as docs/testing.md runs it, and on a database of
+the case's kind) follow. Every model set goes
 through the deployed route on every database, and the never-deployed one on one
 database each (every database at least once).
 """
@@ -34,7 +35,7 @@ DRIVER = SETS_DIR / "driver.py"
 # Ours, each covering what public model sets showed (see each folder's modules).
 MODEL_SETS = ["library", "bakery", "fleet", "studio", "tenancy"]
 DATABASES = ["sqlite", "postgresql", "mysql"]
-# Sets whose keys and integers follow the README's advice, so `make lint-migrations`
+# Sets whose keys and integers follow docs/models.md's advice, so `make lint-migrations`
 # passes once the intended drops are accepted.
 LINT_CLEAN = {"tenancy"}
 # The deployed route (where drop order matters) for every set on every database; the
@@ -129,7 +130,7 @@ def test_the_readme_takes_a_team_from_the_examples_to_its_own_models(
         make(project, "migrate", **env)
         run_sql(database, url, EXAMPLE_ROWS)
 
-        # The README's steps 1 and 2: our modules in, the examples' files out.
+        # docs/models.md's steps 1 and 2: our modules in, the examples' files out.
         Baked(project, baked.package).remove_examples()
         for module in (SETS_DIR / name).glob("*.py"):
             shutil.copy(module, project / baked.package / "models" / module.name)
@@ -145,14 +146,14 @@ def test_the_readme_takes_a_team_from_the_examples_to_its_own_models(
         if route == "revision":  # the rows must survive nothing, but block nothing
             make(project, "downgrade", **env)
             make(project, "migrate", **env)
-        # make test as the README says (SQLite: the history, however it was written,
+        # make test as docs/testing.md says (SQLite: the history, however it was written,
         # runs there too), and on a database of the project's kind.
         for tests_on in {"sqlite": "", database: test_url}.values():
             output = make(project, "test", **{**env, "TEST_DATABASE_URL": tests_on})
             assert " passed" in output and "failed" not in output and "error" not in output
-        if name == "library":  # relationships across modules, as the README shows
+        if name == "library":  # relationships across modules, as docs/models.md shows
             run([sys.executable, "-m", "mypy"], cwd=project)  # strict, as make lint
-        if name in LINT_CLEAN:  # keys as the README advises: squawk has one finding left
+        if name in LINT_CLEAN:  # keys as docs/models.md advises: squawk has one finding left
             if route == "revision":
                 assert "ban-drop-table" in make_failing(project, "lint-migrations", **env)
                 (ours,) = (project / "migrations/versions").glob("*_our_models.py")

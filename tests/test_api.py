@@ -50,7 +50,7 @@ def test_served_api_is_ready_only_at_head_and_fuzzes_clean(
     assert status == 200 and body["current"] == body["expected"], body
     run(healthcheck)
 
-    # The README's curl session, over a real socket.
+    # docs/api.md's curl session, over a real socket.
     def call(method: str, path: str, body: object = None) -> tuple[int, dict]:
         return server.call(method, path, body, token=TOKEN)
 
@@ -104,7 +104,7 @@ def test_make_run_restarts_when_env_changes_so_a_new_token_takes_effect(
     server = make_run(project, tmp_path / "server.log", DATABASE_URL=database)
     try:
         assert server.call("GET", "/users") == (200, [])  # no token yet: open
-        (project.path / ".env").write_text(f"API_TOKENS={TOKEN}\n")  # as the README says
+        (project.path / ".env").write_text(f"API_TOKENS={TOKEN}\n")  # as docs/api.md says
         deadline = time.monotonic() + 30
         while status_without_token(server) != 401:
             assert time.monotonic() < deadline, "the token in .env never took effect"

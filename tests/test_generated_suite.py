@@ -94,8 +94,9 @@ class Note(SQLModel, table=True):
 def test_swapping_the_example_models_for_your_own_keeps_the_suite_green(
     project: Baked, tmp_path: Path
 ) -> None:
-    # A developer's .env, as the README has it: .env.example, then a token (and an
-    # open API chosen for a container). The suite reads none of it, and never serves.
+    # A developer's .env, as the Quick start and docs/api.md have it: .env.example,
+    # then a token (and an open API chosen for a container). The suite reads none of it,
+    # and never serves.
     env = (project.path / ".env.example").read_text()
     (project.path / ".env").write_text(f"{env}\nAPI_TOKENS=a-token-in-dotenv\nAPI_OPEN=1\n")
     models = project.path / project.package / "models"
