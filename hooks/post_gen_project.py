@@ -33,13 +33,14 @@ NEEDED_MODULES = (
 )
 INSTALL_TIMEOUT = 900
 TIMEOUT = 300
-DOCKER_FILES = ("Dockerfile", "compose.yaml", ".dockerignore")
+DOCKER_FILES = ("Dockerfile", "compose.yaml", ".dockerignore", "docs/docker.md")
 # The HTTP API and its tests; the package keeps crud.py, which works without it.
 API_FILES = (
     "{{ cookiecutter.package_name }}/api",
     "tests/test_api.py",
     "tests/test_health.py",
     "tests/test_security.py",
+    "docs/api.md",
 )
 
 

@@ -172,6 +172,28 @@ def test_the_readme_links_every_docs_page_with_something_to_say(baked: Baked) ->
     # A page with something to say is linked from the README; a page left empty (the API
     # or Docker page of a bake without them) is not.
     assert linked == {name for name, text in pages.items() if text.strip()}
+    # ...and the hook deletes such a page: a bake ships no empty file of docs.
+    assert all(text.strip() for text in pages.values()), "an empty docs page was left"
+
+
+# What each database's deploy steps back up with, and what replicas queue on.
+DEPLOY_STEP_WORDS = {
+    "sqlite": ("copy the database file", "lock of the SQLite file"),
+    "postgresql": ("pg_dump", "PostgreSQL advisory lock"),
+    "mysql": ("mysqldump", "MySQL GET_LOCK"),
+}
+
+
+def test_the_deploy_steps_name_the_chosen_databases_backup_and_lock(
+    baked: Baked, answers: dict[str, str]
+) -> None:
+    steps = " ".join(doc_section(baked, "A deploy, step by step").split())
+    database = answers.get("database", "sqlite")
+    for word in DEPLOY_STEP_WORDS[database]:
+        assert word in steps
+    for other, words in DEPLOY_STEP_WORDS.items():
+        if other != database:
+            assert not any(word in steps for word in words), other
 
 
 def test_pyproject_declares_the_stack(baked: Baked, answers: dict[str, str]) -> None:
