@@ -200,8 +200,13 @@ def test_pyproject_declares_the_stack(baked: Baked, answers: dict[str, str]) -> 
     pyproject = tomllib.loads((baked.path / "pyproject.toml").read_text())
     runtime = " ".join(pyproject["project"]["dependencies"])
     dev = " ".join(pyproject["project"]["optional-dependencies"]["dev"])
-    for package in ("sqlmodel", "alembic", "python-dotenv", "psycopg2-binary", "pymysql"):
+    for package in ("sqlmodel", "alembic", "python-dotenv"):
         assert package in runtime
+    # One database driver: the chosen server's (a SQLite project's CI runs its tests on
+    # PostgreSQL too, so it keeps psycopg2).
+    database = answers.get("database", "sqlite")
+    assert ("pymysql" in runtime) is (database == "mysql")
+    assert ("psycopg2-binary" in runtime) is (database != "mysql")
     for package in ("pytest", "ruff"):
         assert package in dev
     # Without the API, nothing of it is installed.
