@@ -42,6 +42,15 @@ API_FILES = (
     "tests/test_security.py",
     "docs/api.md",
 )
+# What only one server needs: how its migrations run, and squawk, PostgreSQL's linter.
+# A project keeps its server's and SQLite's (the scratch database of `make check`, the
+# tests' default).
+DATABASE_FILES = {
+    "postgresql": ("migrations/postgresql.py", "tools/lint_migrations.py", ".squawk.toml"),
+    "mysql": ("migrations/mysql.py",),
+}
+# Which of them each answer keeps: a SQLite project's CI also runs on PostgreSQL.
+KEPT_DATABASES = {"sqlite": ("postgresql",), "postgresql": ("postgresql",), "mysql": ("mysql",)}
 
 
 class HookFailure(Exception):
@@ -186,8 +195,12 @@ def finish_by_hand(project: Path, reason: str) -> None:
 
 
 def remove_unwanted_files(project: Path) -> None:
-    """Delete what the user answered no to: the API, the container files."""
-    unwanted: list[str] = []
+    """Delete what the user answered no to: the API, the container files, and the
+    code of databases the project does not run on."""
+    kept = KEPT_DATABASES[CONTEXT.get("database", "sqlite")]
+    unwanted = [
+        path for name, paths in DATABASE_FILES.items() if name not in kept for path in paths
+    ]
     if CONTEXT.get("include_api", "y") == "n":
         unwanted += API_FILES
     if CONTEXT.get("include_docker", "y") == "n":

@@ -129,6 +129,14 @@ def project(baked_sqlite: Baked, tmp_path: Path) -> Baked:
     return Baked(copy, baked_sqlite.package)
 
 
+@pytest.fixture
+def mysql_project(baked_mysql: Baked, tmp_path: Path) -> Baked:
+    """A private copy of the MySQL project, for tests that change it."""
+    copy = tmp_path / baked_mysql.path.name
+    shutil.copytree(baked_mysql.path, copy)
+    return Baked(copy, baked_mysql.package)
+
+
 @pytest.fixture(scope="session")
 def cookiecutter_alone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A virtual environment with cookiecutter and nothing of the project's stack."""

@@ -153,7 +153,8 @@ def test_the_readme_takes_a_team_from_the_examples_to_its_own_models(
             assert " passed" in output and "failed" not in output and "error" not in output
         if name == "library":  # relationships across modules, as docs/models.md shows
             run([sys.executable, "-m", "mypy"], cwd=project)  # strict, as make lint
-        if name in LINT_CLEAN:  # keys as docs/models.md advises: squawk has one finding left
+        # squawk lints PostgreSQL's SQL: a MySQL project has no `make lint-migrations`.
+        if name in LINT_CLEAN and database != "mysql":
             if route == "revision":
                 assert "ban-drop-table" in make_failing(project, "lint-migrations", **env)
                 (ours,) = (project / "migrations/versions").glob("*_our_models.py")

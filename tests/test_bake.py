@@ -78,15 +78,16 @@ MIGRATION_RUNTIME = {
     "script.py.mako",
     "autogenerate.py",
     "safety.py",
-    "mysql.py",
     "limits.py",
     "sqlite.py",
     "backfill.py",
     "review.py",
     "dependency_order.py",
-    "commands.py",
     "head.txt",
 }
+# Each database's module under migrations/: a project keeps its server's beside SQLite's
+# (a SQLite project's CI runs its tests on PostgreSQL too).
+DATABASE_MODULES = {"sqlite": "postgresql.py", "postgresql": "postgresql.py", "mysql": "mysql.py"}
 TOOLS = {
     "__init__.py",
     "lint_migrations.py",
@@ -111,8 +112,11 @@ def test_each_folder_holds_one_audience(baked: Baked, answers: dict[str, str]) -
         assert file_names(api / "routes") == ROUTES
     assert (file_names(baked.path / "tests") >= API_TESTS) is with_api
     assert file_names(baked.path / baked.package / "models") == MODELS
-    assert file_names(baked.path / "migrations") == MIGRATION_RUNTIME
-    assert file_names(baked.path / "tools") == TOOLS
+    database_module = DATABASE_MODULES[answers.get("database", "sqlite")]
+    assert file_names(baked.path / "migrations") == MIGRATION_RUNTIME | {database_module}
+    # squawk lints PostgreSQL's SQL: a MySQL project has no migration linter.
+    linter = {"lint_migrations.py"} if answers.get("database") == "mysql" else set()
+    assert file_names(baked.path / "tools") == TOOLS - linter
     assert (baked.path / "migrations" / "versions").is_dir()
     assert not (baked.path / "alembic").exists()
 
@@ -194,6 +198,32 @@ def test_the_deploy_steps_name_the_chosen_databases_backup_and_lock(
     for other, words in DEPLOY_STEP_WORDS.items():
         if other != database:
             assert not any(word in steps for word in words), other
+
+
+# What gives away code for a server: its dialect, drivers, URLs, locks and tools.
+SERVER_TRACES = {
+    "mysql": re.compile(r"mysql|mariadb|GET_LOCK", re.I),
+    "postgresql": re.compile(r"psycopg|postgresql://|postgres:|pg_dump|advisory|squawk", re.I),
+}
+
+
+def test_a_project_carries_no_code_for_a_server_it_did_not_choose(
+    baked: Baked, answers: dict[str, str]
+) -> None:
+    other = "postgresql" if answers.get("database") == "mysql" else "mysql"
+    folders = ("migrations", "tools", "tests", baked.package, ".github")
+    files = [
+        path
+        for folder in folders
+        for path in (baked.path / folder).rglob("*")
+        if path.suffix in (".py", ".yml", ".toml") and "versions" not in path.parts
+    ]
+    files += [baked.path / name for name in ("pyproject.toml", "compose.yaml", "Makefile")]
+    files += list(baked.path.glob(".*.toml"))  # .squawk.toml in a MySQL project
+    for path in files:
+        if path.exists():
+            found = SERVER_TRACES[other].findall(path.read_text())
+            assert not found, (str(path.relative_to(baked.path)), found)
 
 
 def test_pyproject_declares_the_stack(baked: Baked, answers: dict[str, str]) -> None:

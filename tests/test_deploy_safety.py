@@ -165,7 +165,7 @@ def test_a_waiting_replica_gives_up_after_the_wait_timeout(
         [
             sys.executable,
             "-c",
-            "from migrations.safety import ADVISORY_LOCK_KEY as k; print(k)",
+            f"from migrations.postgresql import lock_key; print(lock_key({project.package!r}))",
         ],
         cwd=project.path,
     ).stdout.strip()
@@ -288,8 +288,10 @@ def test_offline_sql_yields_the_online_schema(
 )
 @pytest.mark.parametrize("example", ["postgres_concurrent_index", "postgres_enum"])
 def test_worked_examples_upgrade_downgrade_upgrade(
-    project: Baked, tmp_path: Path, backend: str, example: str, request: pytest.FixtureRequest
+    tmp_path: Path, backend: str, example: str, request: pytest.FixtureRequest
 ) -> None:
+    # The MySQL case drives a project baked for MySQL; the others, the default bake.
+    project: Baked = request.getfixturevalue("mysql_project" if backend == "mysql" else "project")
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'examples.db'}"
     else:

@@ -241,14 +241,14 @@ MYSQL_EXPECTED = {
 @pytest.mark.mysql
 @pytest.mark.parametrize("name", list(MYSQL_EXPECTED))
 def test_a_model_set_written_on_mysql_migrates_there_and_on_sqlite(
-    name: str, project: Baked, mysql_url: str, tmp_path: Path
+    name: str, mysql_project: Baked, mysql_url: str, tmp_path: Path
 ) -> None:
-    models = install(project, name)
+    models = install(mysql_project, name)
     sqlite_url = f"sqlite:///{tmp_path / 'models.db'}"
-    drive(project, "initial", mysql_url, sqlite_url)
+    drive(mysql_project, "initial", mysql_url, sqlite_url)
     evolve(models, SETS[name])
-    drive(project, "evolve", mysql_url, sqlite_url)
-    (evolved,) = [path for path in project.versions if path.name.endswith("_evolve.py")]
+    drive(mysql_project, "evolve", mysql_url, sqlite_url)
+    (evolved,) = [path for path in mysql_project.versions if path.name.endswith("_evolve.py")]
     text = evolved.read_text()
     for expected in MYSQL_EXPECTED[name]:
         assert expected in text, expected

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-import sqlite3
 import traceback
 from collections.abc import Callable, Iterable
 from fnmatch import fnmatchcase
@@ -19,18 +18,15 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
-from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
-from alembic.runtime.plugins import Plugin
-from alembic.util import CommandError, DispatchPriority, PriorityDispatchResult
+from alembic.util import CommandError
 from sqlalchemy import MetaData
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import CompileError
 from sqlalchemy.schema import DefaultClause
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from migrations import commands
+from migrations.safety import SERVER, backend, compares
 
 log = logging.getLogger("alembic.env")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -80,44 +76,8 @@ def _is_project_file(filename: str) -> bool:
 def cannot_store(metadata: sa.MetaData, dialect_name: str) -> str | None:
     """The first model column `dialect_name` cannot create, and what to do, in words
     (None when every column fits). Autogenerate and the project's tests both ask."""
-    if dialect_name == "sqlite" and (problem := _sqlite_cannot_store(metadata)):
-        return (
-            f"{problem}: run against PostgreSQL (DATABASE_URL=postgresql://..., and "
-            "TEST_DATABASE_URL for the tests)"
-        )
-    return None
-
-
-def _sqlite_cannot_store(metadata: sa.MetaData) -> str | None:
-    """The first model column of a type SQLite cannot store (ARRAY, JSONB...), or with
-    a server default it cannot compute (gen_random_uuid(), now()...)."""
-    scratch = sqlite3.connect(":memory:")
-    try:
-        for table in metadata.tables.values():
-            for column in table.columns:
-                if problem := _sqlite_problem(column, scratch):
-                    return f"column {table.name}.{column.name} {problem}"
-    finally:
-        scratch.close()
-    return None
-
-
-def _sqlite_problem(column: sa.Column[Any], scratch: sqlite3.Connection) -> str | None:
-    dialect = sqlite.dialect()
-    try:
-        column.type.compile(dialect=dialect)
-    except (CompileError, NotImplementedError):
-        return f"is {type(column.type).__name__.upper()}, a type SQLite cannot store"
-    default = column.server_default
-    if not isinstance(default, DefaultClause) or isinstance(default.arg, str):
-        return None  # none, or a plain value (written as a quoted literal)
-    try:
-        # SQLite takes any default in CREATE TABLE and fails on the first INSERT
-        # that needs it: have it compute this one now.
-        scratch.execute(f"SELECT {_default_text(default, dialect)}")
-    except (CompileError, sqlite3.Error) as exc:
-        reason = str(exc).splitlines()[0]
-        return f"has a server default SQLite cannot compute ({reason})"
+    if problem := backend(dialect_name).cannot_store(metadata):
+        return f"{problem}: run against {SERVER}, and TEST_DATABASE_URL for the tests"
     return None
 
 
@@ -148,49 +108,6 @@ def render_item(
     return False
 
 
-def server_default_comparison(dialect_name: str) -> Callable[..., bool | None] | bool:
-    """Alembic's `compare_server_default` option for a dialect."""
-    # SQLite and MySQL have no identity columns (an INTEGER PRIMARY KEY, or
-    # AUTO_INCREMENT, numbers rows instead), so a reflected key never shows the
-    # models' Identity(): that is not drift. Not on PostgreSQL: there Alembic 1.20
-    # crashes handing a reflected identity column to a comparison function (see
-    # _compare_defaults_as_text for PostgreSQL).
-    if dialect_name == "postgresql":
-        return True
-    return _compare_mysql_defaults if dialect_name == "mysql" else _ignore_identity
-
-
-def _ignore_identity(
-    _context: MigrationContext, _inspected: Any, metadata_column: Any, *_: Any
-) -> bool | None:
-    return False if metadata_column.identity is not None else None
-
-
-def _compare_mysql_defaults(
-    context: MigrationContext,
-    inspected_column: Any,
-    metadata_column: Any,
-    inspected_default: str | None,
-    _metadata_default: Any,
-    rendered_metadata_default: str | None,
-) -> bool | None:
-    if metadata_column.identity is not None:
-        return False
-    model, found = rendered_metadata_default, inspected_default
-    if model and found and _mysql_default(model) == _mysql_default(found):
-        return False
-    return None  # Alembic compares the rest
-
-
-def _mysql_default(text: str) -> str:
-    """A MySQL server default as the same text whichever way it was written or read:
-    MariaDB reads back '{}' quoted, sa.true() as 1, and a DATETIME(6)'s
-    CURRENT_TIMESTAMP as current_timestamp(6)."""
-    text = _normalize_default(text)
-    text = re.sub(r"^(current_timestamp|now)(\(\d*\))?$", "current_timestamp", text)
-    return {"true": "1", "false": "0"}.get(text, text)
-
-
 def compare_type(
     context: MigrationContext,
     _inspected_column: Any,
@@ -199,82 +116,37 @@ def compare_type(
     metadata_type: TypeEngine[Any],
 ) -> bool | None:
     """What Alembic's type comparison misses; None leaves the rest to Alembic."""
-    model = _unwrap(metadata_type)
-    dialect = context.dialect
-    if isinstance(model, sa.Enum):
-        # SQLite keeps an enum as a plain string (no type, no values to compare); its
-        # values are compared on PostgreSQL, by alembic-postgresql-enum.
-        if dialect.name == "sqlite" and isinstance(inspected_type, sa.String):
-            return False
-        return None
-    if dialect.name == "sqlite":
-        # SQLite reads back a type it does not know by its affinity (UUID as
-        # NUMERIC): what it would read back for the model's type is no change.
-        compiled = model.compile(dialect=dialect)
-        readback = dialect._resolve_type_affinity(compiled)  # type: ignore[attr-defined]
-        if repr(readback) == repr(inspected_type):
-            return False
-    plain_str = isinstance(model, sa.String) and model.length is None
-    if dialect.name == "mysql" and plain_str:
-        # A plain `str` is VARCHAR(255) on MySQL, as SQLModel makes it (mysql.py).
-        model = sa.String(255)
+    model = unwrap(metadata_type)
+    database = backend(context.dialect.name)
+    verdict: bool | None = database.compare_type(context, inspected_type, model)
+    if verdict is not None or isinstance(model, sa.Enum):
+        return verdict
+    if isinstance(model, sa.String) and model.length is None:
+        model = database.PLAIN_STRING or model
     # Alembic skips a VARCHAR without a length: a plain `str` gaining or losing
     # max_length would go unnoticed.
-    if (
-        isinstance(model, sa.String)
-        and isinstance(inspected_type, sa.String)
-        and (model.length is None) != (inspected_type.length is None)
-    ):
-        return True
+    return length_changed(model, inspected_type)
+
+
+def length_changed(model: TypeEngine[Any], inspected: TypeEngine[Any]) -> bool | None:
+    """True when one of two strings has a length and the other none; else None."""
+    if isinstance(model, sa.String) and isinstance(inspected, sa.String):
+        return (model.length is None) != (inspected.length is None) or None
     return None
 
 
-def _unwrap(type_: TypeEngine[Any]) -> TypeEngine[Any]:
+def unwrap(type_: TypeEngine[Any]) -> TypeEngine[Any]:
     return type_.impl_instance if isinstance(type_, TypeDecorator) else type_
 
 
-def _compare_defaults_as_text(
-    autogen_context: AutogenContext,
-    alter_column_op: ops.AlterColumnOp,
-    _schema: str | None,
-    _table: str,
-    _column: str,
-    conn_col: sa.Column[Any],
-    metadata_col: sa.Column[Any],
-) -> PriorityDispatchResult:
-    """On PostgreSQL, settle server defaults that are the same text without a query.
-
-    Alembic compares the rest by asking the server `SELECT <old> = <new>`, which fails
-    for types without an equality operator (json: "operator does not exist"); those
-    are compared as text too.
-    """
-    conn_default, model_default = conn_col.server_default, metadata_col.server_default
-    if not (
-        isinstance(conn_default, DefaultClause)
-        and isinstance(model_default, DefaultClause)
-    ):
-        return PriorityDispatchResult.CONTINUE
-    dialect = autogen_context.dialect
-    assert dialect is not None
-    model_text = _default_text(model_default, dialect)
-    same = _normalize_default(str(conn_default.arg)) == _normalize_default(model_text)
-    if same:
-        return PriorityDispatchResult.STOP
-    if isinstance(_unwrap(metadata_col.type), (sa.JSON, postgresql.JSON)):
-        alter_column_op.existing_server_default = conn_default
-        alter_column_op.modify_server_default = model_default
-        return PriorityDispatchResult.STOP
-    return PriorityDispatchResult.CONTINUE
-
-
-def _default_text(default: DefaultClause, dialect: Dialect) -> str:
+def default_text(default: DefaultClause, dialect: Dialect) -> str:
     arg = default.arg
     if isinstance(arg, str):
         return arg
     return str(arg.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
-def _normalize_default(text: str) -> str:
+def normalize_default(text: str) -> str:
     """A server default without the casts, quotes and parentheses a database adds."""
     text = text.strip()
     while text.startswith("(") and text.endswith(")"):
@@ -283,31 +155,13 @@ def _normalize_default(text: str) -> str:
     return text.strip("'").lower()
 
 
-_PLUGIN = Plugin("project.autogenerate")
-_PLUGIN.add_autogenerate_comparator(
-    _compare_defaults_as_text,
-    "column",
-    "server_default",
-    qualifier="postgresql",
-    priority=DispatchPriority.FIRST,
-)
-# For context.configure(autogenerate_plugins=...): Alembic's own, then this module's.
-PLUGINS = ["alembic.autogenerate.*", _PLUGIN.name]
-
-
-def load_models(config: Config, dialect_name: str) -> MetaData:
-    """Import every model module; refuse, in one line, what cannot be compared."""
-    # Registers PostgreSQL enum handling with autogenerate (revisions that use its
-    # operations import it themselves: review.py sees to that).
-    import alembic_postgresql_enum  # noqa: F401
-    from sqlmodel import SQLModel
-
+def load_models(target_metadata: Callable[[], MetaData], dialect_name: str) -> MetaData:
+    """env.py's models; refuse, in one line, what cannot be compared."""
     try:
-        import {{ cookiecutter.package_name }}.models  # noqa: F401  (registers the tables)
+        metadata = target_metadata()
     except Exception as exc:
         raise CommandError(f"importing the models failed: {where(exc)}") from None
-    metadata = SQLModel.metadata
-    if not metadata.tables and commands.compares(config):
+    if not metadata.tables and compares():
         # Compared with nothing, every table in the database looks like one to drop.
         raise CommandError(
             "the models define no tables, so autogenerate would drop every table: put "
@@ -319,15 +173,22 @@ def load_models(config: Config, dialect_name: str) -> MetaData:
     return metadata
 
 
-def options(config: Config, dialect_name: str) -> dict[str, Any]:
+def options(
+    config: Config, dialect_name: str, target_metadata: Callable[[], MetaData]
+) -> dict[str, Any]:
     """The context.configure options of a run that may compare models and database."""
     from migrations import review
 
+    database = backend(dialect_name)
     return {
-        "target_metadata": load_models(config, dialect_name),
+        "target_metadata": load_models(target_metadata, dialect_name),
         "compare_type": compare_type,
-        "compare_server_default": server_default_comparison(dialect_name),
-        "autogenerate_plugins": PLUGINS,
+        "compare_server_default": database.compare_server_default,
+        # Alembic's own comparisons, then the database's.
+        "autogenerate_plugins": [
+            "alembic.autogenerate.*",
+            *database.autogenerate_plugins(),
+        ],
         "include_object": include_object_filter(excluded_tables(config)),
         "render_item": render_item,
         "process_revision_directives": review.review_revision,

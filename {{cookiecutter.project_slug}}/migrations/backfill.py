@@ -209,13 +209,18 @@ def has_column(table: str, column: str) -> bool:
 
 def case_sensitive(text: ColumnElement[str]) -> ColumnElement[str]:
     """In a revision: `text` compared byte for byte, on every backend.
+{%- if cookiecutter.database == "mysql" %}
 
     MySQL's usual collations (utf8mb4_..._ci) ignore case, so there 'Ada' = 'ada' and a
-    "which rows still differ" test matches nothing; PostgreSQL and SQLite compare
-    exactly already.
+    "which rows still differ" test matches nothing; SQLite compares exactly already.
     """
     if op.get_context().dialect.name == "mysql":
         return text.collate("utf8mb4_bin")
+{%- else %}
+
+    PostgreSQL and SQLite compare exactly already: `text` as it is.
+    """
+{%- endif %}
     return text
 
 

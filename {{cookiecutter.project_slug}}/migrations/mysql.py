@@ -1,8 +1,8 @@
-"""MySQL and MariaDB: what their migrations need that PostgreSQL gives for free.
+"""MySQL and MariaDB: how their migration runs are guarded and their models compared.
 
 - One run at a time: GET_LOCK, a named lock held by the session. Its names are shared
-  by the whole server (PostgreSQL's advisory keys are per database), so the name
-  carries the database too.
+  by the whole server, not kept per database, so the name carries the database
+  too.
 - Bounded waits, in whole seconds: metadata locks (`lock_wait_timeout`, what an ALTER
   waits for) and row locks (`innodb_lock_wait_timeout`). MariaDB also bounds every
   statement (`max_statement_time`); MySQL only bounds SELECTs (`max_execution_time`).
@@ -15,31 +15,35 @@
   a VARCHAR needs a length here.
 
 DDL is not transactional on these servers: each CREATE, ALTER or DROP commits by
-itself, and commits what the transaction did before it. safety.py reports which
-statements of a failed revision stayed applied.
+itself, and commits what the transaction did before it. A failure lists the
+statements of the failed revision that stayed applied (safety.applied_statements).
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import sqlalchemy as sa
+from alembic.runtime.migration import MigrationContext
 from alembic.util import CommandError
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import GenericTypeCompiler, TypeCompiler
 from sqlalchemy.types import DateTime, String
 
 from .limits import MigrationLimits
+from .safety import server_lock
 
-# MySQL and MariaDB error numbers: lock wait timeout (metadata and row locks alike),
-# and a statement stopped by max_statement_time (MariaDB) or max_execution_time.
-LOCK_WAIT_TIMEOUT = 1205
-STATEMENT_TIMEOUTS = {1969, 3024}
-# Statements after which the server has committed everything so far.
-_COMMITS_ITSELF = ("alter", "create", "drop", "rename", "truncate")
+# Error numbers: lock wait timeout (metadata and row locks alike), and a statement
+# stopped by max_statement_time (MariaDB) or max_execution_time (MySQL).
+_TIMEOUTS = {1205: "lock", 1969: "statement", 3024: "statement"}
 
 
 def lock_name(project: str, database: str) -> str:
@@ -50,18 +54,51 @@ def lock_name(project: str, database: str) -> str:
     return name
 
 
-def try_lock(connection: Connection, name: str) -> bool:
-    """Take the named lock if it is free; never waits (safety.wait_for polls)."""
-    taken = connection.execute(text("SELECT GET_LOCK(:name, 0)"), {"name": name})
-    return bool(taken.scalar())
+# Each DDL statement commits itself: a failure lists what stayed applied.
+TRANSACTIONAL_DDL = False
 
 
-def unlock(connection: Connection, name: str) -> None:
-    """Release the named lock (closing the session would too)."""
-    connection.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": name})
+def prepare_engine(engine: Engine) -> None:
+    """Nothing to add: sessions are set up once the lock is held."""
 
 
-def require_utf8mb4(connection: Connection) -> None:
+@contextmanager
+def one_run_at_a_time(
+    connection: Connection, url: URL, project: str, limits: MigrationLimits
+) -> Iterator[None]:
+    """Hold the project's GET_LOCK, with the session's limits set, for the run."""
+    name = lock_name(project, url.database or "")
+    mariadb = getattr(connection.dialect, "is_mariadb", None)
+
+    def take() -> bool:
+        taken = connection.execute(text("SELECT GET_LOCK(:name, 0)"), {"name": name})
+        return bool(taken.scalar())
+
+    def release() -> None:
+        connection.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": name})
+
+    with server_lock(
+        connection, take, release, session_settings(limits, mariadb), limits
+    ):
+        yield
+
+
+def offline_statements(
+    _project: str, limits: MigrationLimits
+) -> tuple[list[str], list[str]]:
+    """What a `--sql` script runs before the revisions. No GET_LOCK: a script cannot
+    stop when it fails to take it. Nor a statement limit: its name depends on the
+    server (MySQL or MariaDB), unknown offline."""
+    return session_settings(limits, mariadb=None), []
+
+
+def timeout_kind(exc: DBAPIError) -> str | None:
+    """Which MIGRATION_*_TIMEOUT stopped a statement: "lock", "statement" or None."""
+    args = getattr(exc.orig, "args", None)
+    return _TIMEOUTS.get(args[0]) if args and isinstance(args[0], int) else None
+
+
+def check_connection(connection: Connection) -> None:
     """Refuse, in one line, a database whose tables could not hold every character."""
     ours = not connection.in_transaction()  # a caller's transaction stays theirs
     charset, collation = connection.exec_driver_sql(
@@ -97,20 +134,6 @@ def session_settings(limits: MigrationLimits, mariadb: bool | None) -> list[str]
     return statements
 
 
-def applied_statements(ran: list[str]) -> list[str]:
-    """Of the statements a failed revision ran, those the server has committed.
-
-    Each DDL statement commits itself and everything before it; what ran after the
-    last one was rolled back with the revision's transaction.
-    """
-    ddl = [i for i, sql in enumerate(ran) if _commits_itself(sql)]
-    return ran[: ddl[-1] + 1] if ddl else []
-
-
-def _commits_itself(sql: str) -> bool:
-    return sql.lstrip().lower().startswith(_COMMITS_ITSELF)
-
-
 @compiles(DateTime, "mysql")
 def _datetime_with_microseconds(
     type_: DateTime, compiler: TypeCompiler, **kw: Any
@@ -128,3 +151,52 @@ def _string_as_sqlmodel_makes_it(
     if type_.length is None:
         type_ = String(255, collation=type_.collation)
     return compiler.visit_string(type_, **kw)
+
+
+def cannot_store(_metadata: sa.MetaData) -> str | None:
+    """A VARCHAR without a length is given one (above); the rest fails in CREATE."""
+    return None
+
+
+def compare_server_default(
+    _context: MigrationContext,
+    _inspected_column: Any,
+    metadata_column: Any,
+    inspected_default: str | None,
+    _metadata_default: Any,
+    rendered_metadata_default: str | None,
+) -> bool | None:
+    """Alembic's `compare_server_default`: the same default read back differently is
+    no change. There are no identity columns here (AUTO_INCREMENT numbers rows), so
+    a reflected key never shows the models' Identity()."""
+    if metadata_column.identity is not None:
+        return False
+    model, found = rendered_metadata_default, inspected_default
+    if model and found and _same_default(model) == _same_default(found):
+        return False
+    return None  # Alembic compares the rest
+
+
+def _same_default(text: str) -> str:
+    """A server default as the same text whichever way it was written or read:
+    MariaDB reads back '{}' quoted, sa.true() as 1, and a DATETIME(6)'s
+    CURRENT_TIMESTAMP as current_timestamp(6)."""
+    from .autogenerate import normalize_default
+
+    text = normalize_default(text)
+    text = re.sub(r"^(current_timestamp|now)(\(\d*\))?$", "current_timestamp", text)
+    return {"true": "1", "false": "0"}.get(text, text)
+
+
+def compare_type(*_: Any) -> bool | None:
+    """Alembic's own type comparison, with PLAIN_STRING for a plain `str`."""
+    return None
+
+
+# What a plain `str` (a String without a length) is here, as SQLModel makes it.
+PLAIN_STRING: sa.String | None = sa.String(255)
+
+
+def autogenerate_plugins() -> list[str]:
+    """Alembic's own comparisons are all there is here."""
+    return []

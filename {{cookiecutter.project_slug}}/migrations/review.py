@@ -10,7 +10,7 @@
   enum types, which PostgreSQL creates and drops on its own terms, are created and
   dropped explicitly when the revision was written against another backend
   (alembic-postgresql-enum does that on PostgreSQL). A downgrade that drops a table
-  leaves its indexes to go with it: MySQL refuses to drop one a foreign key needs.
+  leaves its indexes to go with it.
 """
 
 from __future__ import annotations
@@ -35,9 +35,12 @@ from migrations import dependency_order
 log = logging.getLogger("alembic.env")
 
 _CAST = re.compile(r"^\(*'(?P<value>(?:[^']|'')*)'\)*(::[\w ]+(\[\])?)+$")
+{%- if cookiecutter.database == "mysql" %}
+_BACKQUOTED = re.compile(r"`(\w+)`")
+{%- else %}
 _CASTS = re.compile(r"::[\w ]*\w(\[\])?")
 _ANY_ARRAY = re.compile(r"=\s*ANY\s*\(\s*\(?\s*ARRAY\[(.*?)\]\s*\)?\s*\)", re.S)
-_BACKQUOTED = re.compile(r"`(\w+)`")
+{%- endif %}
 _NOW = re.compile(r"^\(?(current_timestamp|now)(\(\d*\))?\)?$", re.I)
 
 
@@ -238,7 +241,8 @@ def _drop_enum_types(operations: list[ops.MigrateOperation], metadata: Any) -> N
 
 def _keep_indexes_of_dropped_tables(operations: list[ops.MigrateOperation]) -> None:
     """No drop_index before a drop_table of the same table: the table takes its indexes
-    with it, and MySQL refuses to drop an index a foreign key needs (error 1553)."""
+    with it{% if cookiecutter.database == "mysql" %}, and MySQL refuses to drop an index a foreign key needs (error
+    1553){% endif %}."""
     dropped = {
         (operation.schema, operation.table_name)
         for operation in operations
@@ -284,8 +288,8 @@ def _generic_alterations(operations: list[ops.MigrateOperation]) -> None:
 
 
 def _generic(type_: Any, named_like: Any = None) -> Any:
-    """A dialect's type in its generic form (String, not mysql.VARCHAR), where it has
-    one; a MySQL ENUM (nameless) takes the name of the model's enum beside it."""
+    """A dialect's type in its generic form (String, not VARCHAR), where it has one{% if cookiecutter.database == "mysql" %};
+    a MySQL ENUM (nameless) takes the name of the model's enum beside it{% endif %}."""
     module = type(type_).__module__
     # SQLite reads a column back as the SQL name it was created with: sa.DATETIME,
     # a type PostgreSQL does not have. Such uppercase names go generic too.
@@ -293,12 +297,14 @@ def _generic(type_: Any, named_like: Any = None) -> Any:
     if not (module.startswith("sqlalchemy.dialects.") or sql_name):
         return type_
     if isinstance(type_, sa.Enum):
-        if not module.startswith("sqlalchemy.dialects.mysql"):
-            # alembic-postgresql-enum's ENUM(create_type=False) must not become a
-            # generic Enum that creates its type a second time.
-            return type_
+{%- if cookiecutter.database == "mysql" %}
         name = named_like.name if isinstance(named_like, sa.Enum) else None
         return sa.Enum(*type_.enums, name=name)
+{%- else %}
+        # alembic-postgresql-enum's ENUM(create_type=False) must not become a
+        # generic Enum that creates its type a second time.
+        return type_
+{%- endif %}
     # A type only that backend has (no generic form) is kept as it is.
     with contextlib.suppress(NotImplementedError):
         return type_.as_generic()
@@ -307,7 +313,7 @@ def _generic(type_: Any, named_like: Any = None) -> Any:
 
 def _uncast_default(column: sa.Column[Any]) -> None:
     """'pending'::character varying -> 'pending' (SQLite cannot parse the cast), and
-    MySQL's current_timestamp(6) or now() -> CURRENT_TIMESTAMP (SQL's own)."""
+    now() or current_timestamp(6) -> CURRENT_TIMESTAMP (SQL's own)."""
     default = column.server_default
     if isinstance(default, DefaultClause):
         text = default.arg if isinstance(default.arg, str) else str(default.arg)
@@ -320,15 +326,24 @@ def _uncast_default(column: sa.Column[Any]) -> None:
 
 
 def _portable_checks(operation: ops.CreateTableOp) -> None:
+{%- if cookiecutter.database == "mysql" %}
     """CHECK constraints read back from the database, in SQL every backend parses:
-    PostgreSQL's `x::text = ANY (ARRAY[...])` becomes `x IN (...)`, MySQL's
-    backquotes go. One that SQLite still cannot parse is left out, with a warning."""
+    MySQL's backquotes go. One that SQLite still cannot parse is left out, with a
+    warning."""
+{%- else %}
+    """CHECK constraints read back from the database, in SQL every backend parses:
+    PostgreSQL's `x::text = ANY (ARRAY[...])` becomes `x IN (...)`. One that SQLite
+    still cannot parse is left out, with a warning."""
+{%- endif %}
     columns = [item.name for item in operation.columns if isinstance(item, sa.Column)]
     for item in list(operation.columns):
         if not isinstance(item, sa.CheckConstraint):
             continue
+{%- if cookiecutter.database == "mysql" %}
+        text = _BACKQUOTED.sub(r"\1", str(item.sqltext))
+{%- else %}
         text = _ANY_ARRAY.sub(r"IN (\1)", _CASTS.sub("", str(item.sqltext)))
-        text = _BACKQUOTED.sub(r"\1", text)
+{%- endif %}
         if _parses_on_sqlite(columns, text):
             item.sqltext = sa.text(text)
         else:

@@ -1,111 +1,146 @@
-"""What keeps `alembic upgrade` safe on a live database.
+"""What keeps `alembic upgrade` safe on a live database, whichever database it is.
 
-One run at a time (replicas that start together queue on a lock the server holds for
-the session: a PostgreSQL advisory lock, MySQL's GET_LOCK, or a lock of the SQLite
-file), bounded waits for table locks and statements, transactional DDL on SQLite too,
-and a failure that names the revision step that failed and, where DDL cannot be rolled
-back (MySQL), the statements that stayed applied. Imports neither the models nor
-sqlmodel: the deploy path loads it on every start.
+One run at a time (replicas that start together queue on a lock), bounded waits for
+locks and statements, and a failure that names the revision step that failed and,
+where DDL cannot be rolled back, the statements that stayed applied. How each database
+locks, bounds and reports lives in its own module (postgresql.py, sqlite.py...),
+picked by the URL's backend. Imports neither the models nor sqlmodel: the deploy path
+loads it on every start.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
-import os
 import re
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import ModuleType
 from typing import Any
 
+from alembic import context
 from alembic.util import CommandError
 from sqlalchemy import create_engine, event, pool
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import CompileError, DBAPIError
 
-from . import mysql
-from .limits import MigrationLimits
-from .sqlite import make_transactional
+from {{ cookiecutter.package_name }}.settings import (
+    SettingError,
+    database_url,
+    describe,
+)
+
+from .limits import MigrationLimits, migration_limits
 
 log = logging.getLogger("alembic.env")
-
-# Every replica of this project computes the same key, so their runs exclude each other;
-# other projects on the same server get keys of their own.
-PROJECT = "{{ cookiecutter.package_name }}"
-ADVISORY_LOCK_KEY = zlib.crc32(f"{PROJECT}:alembic upgrade".encode())
-LOCK = f"SELECT pg_advisory_lock({ADVISORY_LOCK_KEY})"
-TRY_LOCK = f"SELECT pg_try_advisory_lock({ADVISORY_LOCK_KEY})"
-UNLOCK = f"SELECT pg_advisory_unlock({ADVISORY_LOCK_KEY})"
+# The server this project runs on, where what SQLite cannot run does run.
+{%- if cookiecutter.database == "mysql" %}
+SERVER = "MySQL (DATABASE_URL=mysql://...)"
+{%- else %}
+SERVER = "PostgreSQL (DATABASE_URL=postgresql://...)"
+{%- endif %}
 _POLL_SECONDS = 0.5
-# PostgreSQL error codes: lock_not_available (lock_timeout), query_canceled.
-_LOCK_TIMEOUT, _STATEMENT_TIMEOUT = "55P03", "57014"
+# Commands that may compare the models with the database and so need the models.
+_MODEL_COMMANDS = {"revision", "check"}
+# Statements after which a server without transactional DDL has committed all so far.
+_COMMITS_ITSELF = ("alter", "create", "drop", "rename", "truncate")
 
 
-def migration_engine(url: URL) -> Engine:
-    """An engine for migrations; on SQLite its transactions cover DDL too."""
-    engine = create_engine(url, poolclass=pool.NullPool)
-    if engine.dialect.name == "sqlite":
-        # A failed migration rolls back whole, as on PostgreSQL (see sqlite.py).
-        make_transactional(engine)
-    return engine
+def backend(name: str) -> ModuleType:
+    """The module of one database: `postgresql`, `sqlite`..., by the dialect's name."""
+    return importlib.import_module(f"{__package__}.{name}")
 
 
-def ensure_sqlite_foreign_keys_off(connection: Connection) -> None:
-    """Refuse to migrate SQLite with foreign keys enforced (see migration_engine)."""
-    # Only read, never set: the connection (and the pool it returns to) is the
-    # caller's, and its foreign keys must be as the caller left them.
-    began = not connection.in_transaction()
-    enabled = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
-    if began:
-        connection.rollback()  # leave no transaction open: Alembic manages its own
-    if enabled:
-        raise CommandError(
-            "SQLite foreign keys are ON on the connection given to Alembic, so a batch "
-            "migration would cascade-delete child rows; hand it a connection without "
-            "PRAGMA foreign_keys=ON"
-        )
+def settings() -> tuple[URL, MigrationLimits]:
+    """DATABASE_URL and the time limits; a bad value is one line, not a traceback."""
+    try:
+        return database_url(), migration_limits()
+    except SettingError as exc:
+        raise CommandError(str(exc)) from None
 
 
-def session_settings(limits: MigrationLimits) -> list[str]:
-    """SET statements bounding every wait of a PostgreSQL migration session."""
-    return [
-        f"SET lock_timeout = '{limits.lock_timeout.text}'",
-        f"SET statement_timeout = '{limits.statement_timeout.text}'",
-    ]
+def command_name() -> str:
+    """The Alembic CLI command running ("" when called from code)."""
+    cmd = getattr(context.config.cmd_opts, "cmd", None)
+    return getattr(cmd[0], "__name__", "") if cmd else ""
+
+
+def needs_models() -> bool:
+    """Whether this run may autogenerate; plain upgrades skip importing the models."""
+    # Called from code (tests, tools), it cannot be told: load them.
+    return context.config.cmd_opts is None or command_name() in _MODEL_COMMANDS
+
+
+def compares() -> bool:
+    """Whether this CLI run compares models with the database (revision
+    --autogenerate, check); False from code, where it cannot be told."""
+    autogenerating = bool(getattr(context.config.cmd_opts, "autogenerate", False))
+    return command_name() == "check" or (
+        command_name() == "revision" and autogenerating
+    )
 
 
 @contextmanager
 def one_run_at_a_time(
-    connection: Connection, limits: MigrationLimits
+    url: URL, project: str, limits: MigrationLimits
+) -> Iterator[Connection]:
+    """A connection to `url` that holds this project's migration lock while in use."""
+    engine = create_engine(url, poolclass=pool.NullPool)
+    database = backend(engine.dialect.name)
+    database.prepare_engine(engine)
+    try:
+        connection = engine.connect()
+    except DBAPIError as exc:  # unreachable, refused, or an invalid connection option
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        raise CommandError(f"cannot connect to {describe(url)}: {reason}") from None
+    with connection, database.one_run_at_a_time(connection, url, project, limits):
+        yield connection
+
+
+@contextmanager
+def borrowed(given: Connection | Engine) -> Iterator[Connection]:
+    """A caller's connection, or one of a caller's engine, left in the caller's
+    charge: no lock, no session settings, the caller's transaction."""
+    if isinstance(given, Connection):
+        yield given
+    else:
+        with given.connect() as connection:
+            yield connection
+
+
+@contextmanager
+def offline_guards(url: URL, project: str, limits: MigrationLimits) -> Iterator[None]:
+    """In a `--sql` script: the database's lock and limits around the revisions."""
+    before, after = backend(url.get_backend_name()).offline_statements(project, limits)
+    for statement in before:
+        context.execute(statement)
+    yield
+    for statement in after:
+        context.execute(statement)
+
+
+@contextmanager
+def server_lock(
+    connection: Connection,
+    take: Callable[[], bool],
+    release: Callable[[], None],
+    session_settings: list[str],
+    limits: MigrationLimits,
 ) -> Iterator[None]:
-    """Hold this project's server-side lock for the whole run (PostgreSQL, MySQL)."""
+    """Hold a lock the server keeps for the session, with its limits set, for a run."""
+
     # A session-level lock survives the commit after each revision, unlike a
     # transaction-level one; the replica that waits then finds nothing left to do.
-    dialect = connection.dialect
-    if dialect.name == "mysql":
-        name = mysql.lock_name(PROJECT, connection.engine.url.database or "")
-        settings = mysql.session_settings(limits, getattr(dialect, "is_mariadb", None))
+    def attempt() -> bool:
+        taken = take()
+        connection.commit()  # a waiting replica holds no snapshot open
+        return taken
 
-        def take() -> bool:
-            return mysql.try_lock(connection, name)
-
-        def release() -> None:
-            mysql.unlock(connection, name)
-
-    else:
-        settings = session_settings(limits)
-
-        def take() -> bool:
-            return bool(connection.exec_driver_sql(TRY_LOCK).scalar())
-
-        def release() -> None:
-            connection.exec_driver_sql(UNLOCK)
-
-    wait_for(lambda: _committed(connection, take), limits)
+    wait_for(attempt, limits)
     try:
         try:
-            for statement in settings:
+            for statement in session_settings:
                 connection.exec_driver_sql(statement)
         except DBAPIError as exc:
             reason = str(exc.orig or exc).strip().splitlines()[0]
@@ -124,46 +159,6 @@ def one_run_at_a_time(
             pass  # the connection is gone, and the session's lock with it
 
 
-def _committed(connection: Connection, take: Callable[[], bool]) -> bool:
-    # Each attempt ends its transaction: a waiting replica holds no snapshot open.
-    taken = take()
-    connection.commit()
-    return taken
-
-
-@contextmanager
-def one_sqlite_run_at_a_time(url: URL, limits: MigrationLimits) -> Iterator[None]:
-    """Queue migration runs on one SQLite file, as the advisory lock does on PostgreSQL.
-
-    Without it, two runs read the same version and the second fails on the first's
-    work ("database is locked", "table already exists"), though no revision is wrong.
-    """
-    database = url.database or ""
-    in_memory = database in ("", ":memory:") or database.startswith("file:")
-    if os.name != "posix" or in_memory:
-        yield
-        return
-    import fcntl
-
-    # flock() locks live apart from the fcntl() locks SQLite takes itself: they queue
-    # whole runs and leave SQLite's own locking alone. Opening creates an empty file,
-    # which SQLite reads as an empty database.
-    with open(database, "ab") as handle:
-
-        def try_lock() -> bool:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return False
-            return True
-
-        wait_for(try_lock, limits)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def wait_for(try_lock: Callable[[], bool], limits: MigrationLimits) -> None:
     """Take a lock another migration run may hold, within MIGRATION_WAIT_TIMEOUT."""
     deadline = time.monotonic() + limits.wait_timeout.seconds
@@ -178,6 +173,49 @@ def wait_for(try_lock: Callable[[], bool], limits: MigrationLimits) -> None:
             log.info("Waiting for another migration run to finish ...")
             waiting = True
         time.sleep(_POLL_SECONDS)
+
+
+@contextmanager
+def guarded(
+    connection: Connection, limits: MigrationLimits | None
+) -> Iterator[dict[str, Any]]:
+    """Around a run on `connection`: the options to configure it with, and a failure
+    in one line naming its revision step. `limits` None: the connection is a caller's,
+    with the caller's own timeouts and transactions."""
+    database = backend(connection.dialect.name)
+    database.check_connection(connection)
+    # Our own engine makes DDL transactional where the database allows it.
+    options = (
+        {"transactional_ddl": True} if limits and database.TRANSACTIONAL_DDL else {}
+    )
+    with StepRecorder().watching(connection) as recorder:
+        try:
+            yield options
+        except DBAPIError as exc:
+            if recorder.step is None and compares():
+                reason = str(exc.orig or exc).strip().splitlines()[0]
+                raise CommandError(
+                    "comparing the models with the database failed (no revision ran, "
+                    f"nothing was changed): {reason}"
+                ) from exc
+            rolled_back = context.get_context().impl.transactional_ddl
+            kind = database.timeout_kind(exc)
+            message = explain_failure(exc, recorder, limits, rolled_back, kind)
+            raise CommandError(message) from exc
+        except CompileError as exc:
+            # Mostly a revision written for the server (ARRAY, JSONB...) run on SQLite.
+            dialect = connection.dialect.name
+            advice = "fix the revision"
+            if dialect == "sqlite":
+                advice = f"run it against {SERVER}"
+            what = (
+                f"migration step '{recorder.step}'"
+                if recorder.step
+                else "comparing the models with the database"
+            )
+            raise CommandError(
+                f"{what} cannot run on {dialect}: {uncompilable(exc)}; {advice}"
+            ) from None
 
 
 class StepRecorder(logging.Handler):
@@ -201,8 +239,9 @@ class StepRecorder(logging.Handler):
     @contextmanager
     def watching(self, connection: Connection) -> Iterator[StepRecorder]:
         """Record Alembic's step announcements, and what `connection` ran, for a run."""
-        # Alembic announces each step on this logger before running it; it is the
-        # only place that says which revision a failure belongs to.
+        # Alembic announces each step on this logger before running it: the only
+        # place that says which step is running. Its on_version_apply hook is called
+        # once a step has succeeded, too late to name the one that fails.
         logger = logging.getLogger("alembic.runtime.migration")
         previous = logger.level
         if not logger.isEnabledFor(logging.INFO):
@@ -222,29 +261,28 @@ def explain_failure(
     recorder: StepRecorder,
     limits: MigrationLimits | None,
     rolled_back: bool,
+    timeout_kind: str | None,
 ) -> str:
     """One line: which step failed, why, and what was left behind."""
     step = recorder.step
     where = f"migration step '{step}'" if step else "the migration"
     statement = _short(str(exc.statement or ""), 100)
-    kind = _timeout(exc)
     # Without limits the connection was the caller's, with the caller's timeouts.
-    if kind == "lock":
+    if timeout_kind == "lock":
         limit = f"={limits.lock_timeout.text}" if limits else ""
         why = (
             f"could not lock a table within MIGRATION_LOCK_TIMEOUT{limit}: another "
             "session holds it"
         )
         advice = "retry when that session ends, or raise MIGRATION_LOCK_TIMEOUT"
-    elif kind == "statement":
+    elif timeout_kind == "statement":
         limit = f"={limits.statement_timeout.text}" if limits else ""
         why = f"ran longer than MIGRATION_STATEMENT_TIMEOUT{limit}"
         advice = "raise MIGRATION_STATEMENT_TIMEOUT for this run if that is expected"
     else:
         why = "failed: " + str(exc.orig or exc).strip().splitlines()[0]
         advice = "fix the revision and run the command again"
-    # MySQL: each DDL statement committed itself (and what ran before it).
-    applied = [] if rolled_back else mysql.applied_statements(recorder.statements)
+    applied = [] if rolled_back else applied_statements(recorder.statements)
     if applied:
         # alembic_version still names the revision before, so a rerun would repeat
         # those statements and fail on them.
@@ -268,22 +306,21 @@ def explain_failure(
     return f"{where} {why} (while running: {statement}); {left}; {advice}"
 
 
+def applied_statements(ran: list[str]) -> list[str]:
+    """Of the statements a failed revision ran without transactional DDL, those the
+    server has committed: each DDL statement commits itself and all before it, and
+    what ran after the last one was rolled back with the revision's transaction."""
+    ddl = [
+        i
+        for i, sql in enumerate(ran)
+        if sql.lstrip().lower().startswith(_COMMITS_ITSELF)
+    ]
+    return ran[: ddl[-1] + 1] if ddl else []
+
+
 def _short(sql: str, width: int) -> str:
     sql = " ".join(sql.split())
     return sql if len(sql) <= width else sql[: width - 3] + "..."
-
-
-def _timeout(exc: DBAPIError) -> str | None:
-    """Which MIGRATION_*_TIMEOUT stopped the statement: "lock", "statement" or None."""
-    orig = exc.orig
-    code = getattr(orig, "pgcode", None)
-    if code is None and orig is not None and orig.args:
-        code = orig.args[0]  # MySQL drivers: (error number, message)
-    if code in (_LOCK_TIMEOUT, mysql.LOCK_WAIT_TIMEOUT):
-        return "lock"
-    if code == _STATEMENT_TIMEOUT or code in mysql.STATEMENT_TIMEOUTS:
-        return "statement"
-    return None
 
 
 def uncompilable(exc: CompileError) -> str:

@@ -163,7 +163,7 @@ def test_errors_never_show_sql_tracebacks_or_passwords(migrated_engine: Any) -> 
         assert failed.status_code == 500
         assert failed.json() == {"detail": "internal server error"}
         # The database gone: 503, and the URL's password stays out of the answer.
-        down = create_engine("postgresql+psycopg2://app:s3cr3t-pw@127.0.0.1:9/app")
+        down = create_engine("{% if cookiecutter.database == "mysql" %}mysql+pymysql{% else %}postgresql+psycopg2{% endif %}://app:s3cr3t-pw@127.0.0.1:9/app")
         app.dependency_overrides[database] = lambda: down
         unavailable = client.get("/users")
         assert unavailable.status_code == 503

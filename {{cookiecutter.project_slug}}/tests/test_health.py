@@ -68,7 +68,7 @@ def test_not_ready_at_another_revision(tmp_path: Path) -> None:
 
 def test_not_ready_when_the_database_does_not_answer() -> None:
     # A closed port and a password: the answer says why, and never shows the password.
-    engine = create_engine("postgresql+psycopg2://app:s3cr3t-pw@127.0.0.1:9/app")
+    engine = create_engine("{% if cookiecutter.database == "mysql" %}mysql+pymysql{% else %}postgresql+psycopg2{% endif %}://app:s3cr3t-pw@127.0.0.1:9/app")
     status, body = probe(engine)
     assert status == 503
     assert body["detail"] == "the database does not answer"

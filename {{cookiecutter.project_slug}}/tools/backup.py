@@ -1,25 +1,38 @@
-"""Back up the database named by DATABASE_URL before a deploy: pg_dump for PostgreSQL,
-mysqldump for MySQL and MariaDB.
+{%- if cookiecutter.database == "mysql" -%}
+"""Back up the database named by DATABASE_URL before a deploy, with mysqldump.
 
 Usage (default directory: backups/):
 
     python -m tools.backup [--output-dir DIR]
 
-Writes one file named after the database and the time, readable by its owner alone:
-a custom-format dump for PostgreSQL (restore with pg_restore), an SQL script for MySQL
-(restore with `mysql DBNAME < FILE`). The password never reaches the command line.
+Writes one SQL script named after the database and the time, readable by its owner
+alone (restore with `mysql DBNAME < FILE`). The password never reaches the command
+line.
 """
+{%- else -%}
+"""Back up the database named by DATABASE_URL before a deploy, with pg_dump.
+
+Usage (default directory: backups/):
+
+    python -m tools.backup [--output-dir DIR]
+
+Writes one custom-format dump named after the database and the time, readable by its
+owner alone (restore with pg_restore). The password never reaches the command line.
+"""
+{%- endif %}
 
 import argparse
+{%- if cookiecutter.database != "mysql" %}
 import os
+{%- endif %}
 import shutil
 import subprocess
 import sys
+{%- if cookiecutter.database == "mysql" %}
 import tempfile
-from collections.abc import Callable
+{%- endif %}
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple
 
 from sqlalchemy.engine import URL
 
@@ -30,37 +43,14 @@ from {{ cookiecutter.package_name }}.settings import (
 )
 
 
-def libpq_target(url: URL) -> tuple[str, dict[str, str]]:
-    """The connection URI pg_dump gets, and the secrets that go by environment instead.
+{%- if cookiecutter.database == "mysql" %}
 
-    libpq reads the same URI with the same query parameters (sslmode, host=/socket,
-    port, ...), so pg_dump reaches exactly the database Alembic migrates. Passwords,
-    from the URL or a query parameter, never reach the command line.
-    """
-    query = dict(url.query)
-    secrets = {"PGPASSWORD": url.password or query.pop("password", None)}
-    secrets["PGSSLPASSWORD"] = query.pop("sslpassword", None)
-    # A new URL without the password: url.set(password=None) keeps the old one.
-    plain = URL.create(
-        "postgresql",
-        username=url.username,
-        host=url.host,
-        port=url.port,
-        database=url.database,
-        query=query,
-    )
-    uri = plain.render_as_string(hide_password=False)
-    return uri, {key: str(value) for key, value in secrets.items() if value}
+BACKEND = "mysql"
+# The command's names (the first one found is used), what installs it, the file's.
+TOOLS, PACKAGE, SUFFIX = ("mysqldump", "mariadb-dump"), "MySQL client tools", ".sql"
 
 
-def pg_dump(tool: str, url: URL, target: Path) -> subprocess.CompletedProcess[bytes]:
-    """Dump a PostgreSQL database in the custom format (pg_restore reads it)."""
-    uri, secrets = libpq_target(url)
-    command = [tool, "--format=custom", "--file", str(target), "--dbname", uri]
-    return subprocess.run(command, env={**os.environ, **secrets}, umask=0o077)
-
-
-def mysqldump(tool: str, url: URL, target: Path) -> subprocess.CompletedProcess[bytes]:
+def dump(tool: str, url: URL, target: Path) -> subprocess.CompletedProcess[bytes]:
     """Dump a MySQL or MariaDB database as an SQL script.
 
     The password goes in an option file only its owner can read, deleted afterwards:
@@ -92,23 +82,42 @@ def mysqldump(tool: str, url: URL, target: Path) -> subprocess.CompletedProcess[
             str(url.database),
         ]
         return subprocess.run(command, umask=0o077)
+{%- else %}
+
+BACKEND = "postgresql"
+# The command's names (the first one found is used), what installs it, the file's.
+TOOLS, PACKAGE, SUFFIX = ("pg_dump",), "PostgreSQL client tools", ".dump"
 
 
-class Dumper(NamedTuple):
-    """How one backend is dumped."""
+def libpq_target(url: URL) -> tuple[str, dict[str, str]]:
+    """The connection URI pg_dump gets, and the secrets that go by environment instead.
 
-    tools: tuple[str, ...]  # the command's names, the first one found is used
-    package: str  # what installs it
-    run: Callable[[str, URL, Path], subprocess.CompletedProcess[bytes]]
-    suffix: str
+    libpq reads the same URI with the same query parameters (sslmode, host=/socket,
+    port, ...), so pg_dump reaches exactly the database Alembic migrates. Passwords,
+    from the URL or a query parameter, never reach the command line.
+    """
+    query = dict(url.query)
+    secrets = {"PGPASSWORD": url.password or query.pop("password", None)}
+    secrets["PGSSLPASSWORD"] = query.pop("sslpassword", None)
+    # A new URL without the password: url.set(password=None) keeps the old one.
+    plain = URL.create(
+        "postgresql",
+        username=url.username,
+        host=url.host,
+        port=url.port,
+        database=url.database,
+        query=query,
+    )
+    uri = plain.render_as_string(hide_password=False)
+    return uri, {key: str(value) for key, value in secrets.items() if value}
 
 
-DUMPERS = {
-    "postgresql": Dumper(("pg_dump",), "PostgreSQL client tools", pg_dump, ".dump"),
-    "mysql": Dumper(
-        ("mysqldump", "mariadb-dump"), "MySQL client tools", mysqldump, ".sql"
-    ),
-}
+def dump(tool: str, url: URL, target: Path) -> subprocess.CompletedProcess[bytes]:
+    """Dump a PostgreSQL database in the custom format (pg_restore reads it)."""
+    uri, secrets = libpq_target(url)
+    command = [tool, "--format=custom", "--file", str(target), "--dbname", uri]
+    return subprocess.run(command, env={**os.environ, **secrets}, umask=0o077)
+{%- endif %}
 
 
 def fail(message: str, code: int = 2) -> int:
@@ -126,27 +135,25 @@ def main(argv: list[str]) -> int:
         url = database_url()
     except SettingError as exc:
         return fail(str(exc))
-    dumper = DUMPERS.get(url.get_backend_name())
-    if dumper is None:
-        return fail("DATABASE_URL is not PostgreSQL or MySQL: copy the SQLite file")
-    tool = next(filter(None, map(shutil.which, dumper.tools)), None)
+    if url.get_backend_name() != BACKEND:
+        return fail(f"DATABASE_URL is not {BACKEND}: to back up SQLite, copy its file")
+    tool = next(filter(None, map(shutil.which, TOOLS)), None)
     if tool is None:
-        return fail(f"{dumper.tools[0]} is not installed ({dumper.package})")
+        return fail(f"{TOOLS[0]} is not installed ({PACKAGE})")
     # A dump holds every row: its folder and file are the owner's alone.
     args.output_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     args.output_dir.chmod(0o700)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    target = args.output_dir / f"{url.database}-{stamp}{dumper.suffix}"
+    target = args.output_dir / f"{url.database}-{stamp}{SUFFIX}"
     copy = 1
     while target.exists():  # two backups in one second: never overwrite a dump
         copy += 1
-        target = args.output_dir / f"{url.database}-{stamp}-{copy}{dumper.suffix}"
+        target = args.output_dir / f"{url.database}-{stamp}-{copy}{SUFFIX}"
     # No timeout: a large database takes as long as it takes; the tools report errors.
-    result = dumper.run(tool, url, target)
+    result = dump(tool, url, target)
     if result.returncode != 0:
         target.unlink(missing_ok=True)  # never leave a truncated dump that looks fine
-        name = dumper.tools[0]
-        return fail(f"{name} failed; no backup was written", result.returncode)
+        return fail(f"{TOOLS[0]} failed; no backup was written", result.returncode)
     print(f"{target} ({target.stat().st_size} bytes)")
     return 0
 

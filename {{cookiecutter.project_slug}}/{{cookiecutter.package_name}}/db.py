@@ -6,8 +6,12 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import event
+{%- if cookiecutter.database == "mysql" %}
 from sqlalchemy.engine import URL, Connection, Engine, ExceptionContext
 from sqlalchemy.exc import IntegrityError
+{%- else %}
+from sqlalchemy.engine import URL, Connection, Engine
+{%- endif %}
 from sqlmodel import create_engine
 
 from .settings import database_url
@@ -20,10 +24,13 @@ def create_db_engine(url: URL | None = None, **kwargs: Any) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
+{%- if cookiecutter.database == "mysql" %}
     elif engine.dialect.name == "mysql":
         event.listen(engine, "connect", _mysql_connect)
         event.listen(engine, "handle_error", _mysql_check_failed, retval=True)
+{%- endif %}
     return engine
+{%- if cookiecutter.database == "mysql" %}
 
 
 def _mysql_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -43,6 +50,7 @@ def _mysql_check_failed(context: ExceptionContext) -> IntegrityError | None:
     if getattr(orig, "args", None) and orig.args[0] in _CHECK_FAILED:
         return IntegrityError(context.statement, context.parameters, orig)
     return None
+{%- endif %}
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

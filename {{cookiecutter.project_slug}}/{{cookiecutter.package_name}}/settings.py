@@ -22,22 +22,30 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 IN_PROJECT = (PROJECT_ROOT / "alembic.ini").is_file()
 ENV_FILE = PROJECT_ROOT / ".env"
 DEFAULT_SQLITE_FILE = PROJECT_ROOT / "{{ cookiecutter.package_name }}.db"
-# The backends whose migrations this project guards (one run at a time, bounded waits).
-SUPPORTED_BACKENDS = ("mysql", "postgresql", "sqlite")
+# The backends whose migrations this project guards (one run at a time, bounded
+# waits): its server's, and SQLite, the scratch database of its checks and tests.
+{%- if cookiecutter.database == "mysql" %}
+SUPPORTED_BACKENDS = ("mysql", "sqlite")
+{%- else %}
+SUPPORTED_BACKENDS = ("postgresql", "sqlite")
+{%- endif %}
 # Query parameters that carry a secret, masked like the password in every message.
 _SECRET_PARAMETERS = {"password", "passwd", "pwd", "sslpassword"}
+{%- if cookiecutter.database == "mysql" %}
+
+# A bare mysql:// would mean mysqlclient, a C extension to compile; this project ships
+# PyMySQL, pure Python. MariaDB speaks the same protocol.
+_BARE_SCHEMES = {"mysql": "mysql+pymysql", "mariadb": "mysql+pymysql"}
+_EXAMPLE = "e.g. mysql://user:password@localhost:3306/dbname or sqlite:///app.db"
+_USE = "use mysql:// (PyMySQL) or sqlite:///"
+{%- else %}
 
 # SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3 and rejects postgres:// (what
-# many hosts hand out); this project ships psycopg2, so both mean psycopg2 here. A bare
-# mysql:// would mean mysqlclient, a C extension to compile; PyMySQL is pure Python.
-_BARE_SCHEMES = {
-    "postgres": "postgresql+psycopg2",
-    "postgresql": "postgresql+psycopg2",
-    "mysql": "mysql+pymysql",
-    "mariadb": "mysql+pymysql",
-}
+# many hosts hand out); this project ships psycopg2, so both mean psycopg2 here.
+_BARE_SCHEMES = {"postgres": "postgresql+psycopg2", "postgresql": "postgresql+psycopg2"}
 _EXAMPLE = "e.g. postgresql://user:password@localhost:5432/dbname or sqlite:///app.db"
-_USE = "use postgresql:// (psycopg2), mysql:// (PyMySQL) or sqlite:///"
+_USE = "use postgresql:// (psycopg2) or sqlite:///"
+{%- endif %}
 
 
 class SettingError(ValueError):
@@ -96,15 +104,17 @@ def database_url(
 
 
 def parse_database_url(raw: str, source: str = "DATABASE_URL") -> URL:
-    """Parse and check a URL, giving bare PostgreSQL schemes the psycopg2 driver."""
+    """Parse and check a URL, giving bare schemes this project's driver."""
     scheme, separator, rest = raw.partition("://")
     if not separator or not scheme:
         raise DatabaseURLError(f"{source} is not a database URL; use {_EXAMPLE}")
     scheme = _BARE_SCHEMES.get(scheme.lower(), scheme)
+{%- if cookiecutter.database == "mysql" %}
     if scheme.lower().startswith("mariadb+"):
         # One dialect for both servers: SQLAlchemy tells MariaDB apart when it
         # connects, and every check in this project then reads "mysql".
         scheme = "mysql+" + scheme.partition("+")[2]
+{%- endif %}
     if rest.split("?", 1)[0].count("@") > 1:
         # Parsed as it stands, part of the password would become the host name, and
         # be shown as such in every "cannot connect" message.
@@ -136,11 +146,12 @@ def parse_database_url(raw: str, source: str = "DATABASE_URL") -> URL:
     except ImportError:
         raise DatabaseURLError(
             f"{source} asks for driver {url.drivername!r}, whose Python package is "
-            "not installed; install it or use postgresql:// (psycopg2) or mysql:// "
-            "(PyMySQL)"
+            f"not installed; install it or {_USE}"
         ) from None
+{%- if cookiecutter.database == "mysql" %}
     if url.get_backend_name() == "mysql":
         return _utf8mb4(url, source)
+{%- endif %}
     return _anchor_sqlite_path(url)
 
 
@@ -153,6 +164,7 @@ def describe(url: URL) -> str:
     }
     text = url.set(query=query).render_as_string(hide_password=True)
     return text.replace(f"={masked}", "=***")
+{%- if cookiecutter.database == "mysql" %}
 
 
 def _utf8mb4(url: URL, source: str) -> URL:
@@ -165,6 +177,7 @@ def _utf8mb4(url: URL, source: str) -> URL:
             "use charset=utf8mb4 or leave it out"
         )
     return url.update_query_dict({"charset": "utf8mb4"})
+{%- endif %}
 
 
 def _anchor_sqlite_path(url: URL) -> URL:

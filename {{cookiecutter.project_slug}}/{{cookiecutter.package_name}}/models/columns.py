@@ -6,8 +6,13 @@ from typing import Any
 from sqlalchemy import BigInteger, Identity, Integer, text
 from sqlmodel import Field
 
+{% if cookiecutter.database == "mysql" -%}
+# 64-bit keys, numbered by the server (AUTO_INCREMENT); SQLite numbers rows itself only
+# for a column declared exactly INTEGER PRIMARY KEY.
+{%- else -%}
 # 64-bit keys, numbered by PostgreSQL identity columns (what squawk's lint asks for);
 # SQLite numbers rows itself only for a column declared exactly INTEGER PRIMARY KEY.
+{%- endif %}
 BIGINT = BigInteger().with_variant(Integer(), "sqlite")
 
 
