@@ -1,5 +1,6 @@
 """Baking projects and driving their CLIs, for the tests."""
 
+import ast
 import json
 import os
 import re
@@ -8,6 +9,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -71,12 +73,36 @@ class Baked:
                 return re.search(r'^revision: str = "(\w+)"', text, re.M).group(1)
         raise AssertionError("no initial revision")
 
-    def change_model(self, old: str, new: str) -> None:
-        """Edit the example models, as a developer changing the models would."""
-        models = self.path / self.package / "models" / "examples.py"
-        text = models.read_text()
-        assert old in text
-        models.write_text(text.replace(old, new, 1))
+    def edit_field(self, model: str, name: str | None, new: str | None) -> None:
+        """Edit class `model` of the example models as a developer would: field `name`
+        becomes `new` (None: dropped), or with `name` None, `new` is added after its
+        last field. Fields are found by parsing the file, whatever its layout."""
+        path = self.path / self.package / "models" / "examples.py"
+        lines = path.read_text().splitlines(keepends=True)
+        tree = ast.parse("".join(lines))
+        (cls,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == model]
+        fields = [n for n in cls.body if isinstance(n, ast.AnnAssign)]
+        if name is None:
+            start = end = fields[-1].end_lineno or 0
+        else:
+            (field,) = [f for f in fields if ast.unparse(f.target) == name]
+            start, end = field.lineno - 1, field.end_lineno or 0
+        indent = " " * fields[0].col_offset
+        added = textwrap.dedent(new or "").splitlines()
+        lines[start:end] = [f"{indent}{line}\n" for line in added]
+        path.write_text("".join(lines))
+
+    def add_field(self, model: str, field: str) -> None:
+        """Add `field` ("phone: str | None = None") to class `model`, after its fields."""
+        self.edit_field(model, None, field)
+
+    def drop_field(self, model: str, name: str) -> None:
+        """Delete field `name` of class `model`."""
+        self.edit_field(model, name, None)
+
+    def set_field(self, model: str, name: str, field: str) -> None:
+        """Replace field `name` of class `model` by `field` (a rename, a new type...)."""
+        self.edit_field(model, name, field)
 
     def install_example(self, name: str, down: str, **replace: str) -> str:
         """Copy docs/examples/NAME.py into the history after `down`, as the docs say."""

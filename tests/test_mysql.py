@@ -320,9 +320,7 @@ def test_make_check_on_mysql_finds_no_drift_then_a_model_change(
 ) -> None:
     check = ["make", "-C", str(mysql_project.path), f"PYTHON={sys.executable}", "check"]
     run(check, DRIFT_DATABASE_URL=mysql_url)
-    name = "    name: str = Field(max_length=100)\n"
-    phone = "    phone: str | None = Field(None, max_length=20)\n"
-    mysql_project.change_model(name, name + phone)
+    mysql_project.add_field("UserBase", "phone: str | None = Field(None, max_length=20)")
     result = run(check, check=False, DRIFT_DATABASE_URL=second_mysql_url)
     assert result.returncode != 0
     assert 'make revision m="describe the change"' in result.stderr
