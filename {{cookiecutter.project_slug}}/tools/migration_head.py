@@ -32,6 +32,7 @@ FIX_HEADS = "make rebase-migration"
 try:
     from alembic_linear_migrations import AlembicLinearError
     from alembic_linear_migrations import commands as linear
+    from alembic_linear_migrations import head as linear_head
     from alembic_linear_migrations.config import Project, discover
     from alembic_linear_migrations.rebase import rebase as linear_rebase
 except ImportError:  # a deploy image has no dev tools; a new revision still works
@@ -73,23 +74,33 @@ def missing() -> int:
 
 
 def fail(exc: Exception) -> int:
-    """One line: what is wrong with the history and the make target that fixes it."""
-    text = str(exc)
-    if "heads" in text or "conflict" in text:
+    """One line: what is wrong with the history and the make target that fixes it,
+    read from the history itself (the library's messages are for its own CLI)."""
+    problem, fix = str(exc).strip().splitlines()[0], FIX_STALE
+    try:
+        found = project()
+        heads = found.heads(found.load_script())
+    except AlembicLinearError:
+        heads = ()  # the history cannot be read: the library's own words say why
+    if len(heads) > 1:
         problem = "the migration history has more than one head (two branches met)"
         fix = FIX_HEADS
-    elif "stale" in text:
-        recorded = re.search(r"recorded:\s*(\S+)", text)
-        actual = re.search(r"actual:\s*(\S+)", text)
+    elif heads and (recorded := recorded_head(found)) != heads[0]:
         problem = (
-            f"migrations/head.txt records {recorded[1] if recorded else '?'} but the "
-            f"head is {actual[1] if actual else '?'}"
+            f"migrations/head.txt records {recorded or 'no single revision'} but the "
+            f"head is {heads[0]}"
         )
-        fix = FIX_STALE
-    else:
-        problem, fix = text.strip().splitlines()[0], FIX_STALE
     print(f"error: {problem}; run: {fix}", file=sys.stderr)
     return 1
+
+
+def recorded_head(found: Project) -> str | None:
+    """The revision head.txt records; None when it is missing, empty, or holds git's
+    conflict markers."""
+    try:
+        return linear_head.read(found.head_file)
+    except AlembicLinearError:
+        return None
 
 
 def database_heads() -> list[str] | None:
