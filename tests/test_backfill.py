@@ -21,9 +21,10 @@ import psycopg2
 import psycopg2.errors
 import pytest
 import sqlalchemy as sa
+from alembic.util import CommandError
 from sqlalchemy import event, pool
 
-from .helpers import ALEMBIC, Baked, clean_env, run
+from .helpers import ALEMBIC, Baked, clean_env, failure_line, run
 
 BACKENDS = [
     "sqlite",
@@ -31,6 +32,9 @@ BACKENDS = [
     pytest.param("mysql", marks=pytest.mark.mysql),
 ]
 EXAMPLES = ["add_not_null_column", "move_column_to_table", "lowercase_emails"]
+# Revisions an example's own needs after it, in a later deploy: moving a column copies
+# it first and drops the old one in a second revision.
+FOLLOW_UPS = {"move_column_to_table": ["move_column_drop_old"]}
 BATCH = 3  # small, so a few dozen rows take several batches
 
 # A column the examples' premise needs but the models lack: move_column_to_table moves it.
@@ -174,6 +178,13 @@ def install_example(project: Baked, name: str, down: str, batch_size: int = BATC
     )
 
 
+def install_examples(project: Baked, name: str, down: str) -> str:
+    """Install an example and the revisions that follow it; the last one's id."""
+    for part in [name, *FOLLOW_UPS.get(name, [])]:
+        down = install_example(project, part, down)
+    return down
+
+
 def seed(target: Target, with_bio: bool = True) -> None:
     """Users (with their bios when the column exists), orders and items."""
 
@@ -216,12 +227,20 @@ def check_add_not_null_column(target: Target, output: str) -> None:
     assert f"{len(ORDERS)} of {len(ORDERS)} rows (100.0%), {batches} batches" in line
 
 
+MOVED = [(user_id, about) for user_id, _, _, about in USERS if about is not None]
+COPY, REST = "users.bio -> user_profiles", "users.bio -> user_profiles, the rest"
+
+
+def profiles(target: Target) -> list[tuple]:
+    return target.rows("SELECT user_id, bio FROM user_profiles ORDER BY user_id")
+
+
 def check_move_column_to_table(target: Target, output: str) -> None:
     assert "bio" not in target.columns("users")
-    moved = [(user_id, about) for user_id, _, _, about in USERS if about is not None]
-    assert target.rows("SELECT user_id, bio FROM user_profiles ORDER BY user_id") == moved
-    line = final_progress(output, "users.bio -> user_profiles")
-    assert f"{len(moved)} of {len(moved)} rows" in line
+    assert profiles(target) == MOVED
+    assert f"{len(MOVED)} of {len(MOVED)} rows" in final_progress(output, COPY)
+    # Nobody wrote bios between the two revisions: the second one found none left.
+    assert "0 of 0 rows" in final_progress(output, REST)
 
 
 def check_lowercase_emails(target: Target, output: str) -> None:
@@ -256,7 +275,7 @@ def test_example_upgrades_in_batches_and_downgrades_exactly(target: Target, exam
     seed(target)
     before = target.snapshot()
     assert any(row["bio"] is None for row in before["users"])
-    revision = install_example(target.project, example, base)
+    revision = install_examples(target.project, example, base)
 
     upgraded = target.alembic("upgrade", "head")
     assert target.current() == revision
@@ -269,7 +288,7 @@ def test_example_upgrades_in_batches_and_downgrades_exactly(target: Target, exam
 
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_offline_sql_says_a_backfill_needs_a_connection(project: Baked, example: str) -> None:
-    install_example(project, example, add_bio_revision(project))
+    install_examples(project, example, add_bio_revision(project))
     url = "postgresql://app@127.0.0.1:1/app"  # offline never connects; nothing listens here
     result = project.alembic("upgrade", "head", "--sql", check=False, DATABASE_URL=url)
     assert result.returncode != 0
@@ -308,6 +327,159 @@ def test_lowercasing_refuses_addresses_that_would_collide(target: Target) -> Non
     assert "FAILED: 1 e-mail addresses are shared by several users once lower-cased" in output
     assert target.current() == base
     assert target.snapshot() == before  # nothing changed, no table of originals either
+
+
+# --- moving a column: a copy, a deploy of the code that reads the copy, then the drop -------
+
+COPY_REVISION, DROP_REVISION = "example_move_column", "example_move_column_drop_old"
+
+
+def install_move_column(target: Target) -> tuple[str, list[tuple]]:
+    """Users with bios at the revision before the move, and both revisions installed.
+    The revision before, and the users' (id, bio) rows."""
+    base = add_bio_revision(target.project)
+    target.alembic("upgrade", base)
+    seed(target)
+    assert install_examples(target.project, "move_column_to_table", base) == DROP_REVISION
+    return base, target.rows("SELECT id, bio FROM users ORDER BY id")
+
+
+def test_bios_the_old_release_writes_during_the_copy_are_moved_before_the_drop(
+    target: Target,
+) -> None:
+    base, _ = install_move_column(target)
+    copied = target.alembic("upgrade", COPY_REVISION)
+    assert "bio" in target.columns("users")  # the old release still reads and writes it
+    assert profiles(target) == MOVED
+    assert f"{len(MOVED)} of {len(MOVED)} rows" in final_progress(copied.stderr, COPY)
+
+    # The old release, still serving, writes bios the walk has passed: a first bio for
+    # users 2 and 18, and a new user.
+    target.execute("UPDATE users SET bio = :bio WHERE id IN (2, 18)", bio="later ✓")
+    target.execute(
+        "INSERT INTO users (id, email, name, bio) VALUES (21, 'new@example.com', 'New', '')"
+    )
+    written = target.rows("SELECT id, bio FROM users ORDER BY id")
+
+    dropped = target.alembic("upgrade", "head")
+    assert target.current() == DROP_REVISION
+    assert "bio" not in target.columns("users")
+    assert profiles(target) == [(i, bio) for i, bio in written if bio is not None]
+    assert "3 of 3 rows" in final_progress(dropped.stderr, REST)
+
+    # Both ways back restore every bio, those written between the steps included.
+    target.alembic("downgrade", COPY_REVISION)
+    assert target.rows("SELECT id, bio FROM users ORDER BY id") == written
+    target.alembic("downgrade", base)
+    assert target.rows("SELECT id, bio FROM users ORDER BY id") == written
+    assert "user_profiles" not in sa.inspect(target.engine).get_table_names()
+
+
+def test_going_back_from_the_copy_keeps_bios_changed_in_the_new_table(target: Target) -> None:
+    base, before = install_move_column(target)
+    target.alembic("upgrade", COPY_REVISION)
+    # The release that reads user_profiles changes a bio there, in case only: MySQL's
+    # usual collations would call the two equal.
+    target.execute("UPDATE user_profiles SET bio = upper(bio) WHERE user_id = 1")
+
+    target.alembic("downgrade", base)
+    assert target.rows("SELECT id, bio FROM users ORDER BY id") == [
+        (i, bio.upper() if i == 1 else bio) for i, bio in before
+    ]
+
+
+def test_moving_a_column_resumes_after_a_stop_at_any_step(target: Target) -> None:
+    """Each step's work done, alembic_version not yet moved: where a crash (or, on MySQL,
+    a failure after DDL that committed itself) leaves it. Running again finishes."""
+    base, before = install_move_column(target)
+
+    def stopped_before_recording(revision: str) -> None:
+        target.execute("UPDATE alembic_version SET version_num = :rev", rev=revision)
+
+    # The copy: table created and some batches done.
+    target.alembic("upgrade", COPY_REVISION)
+    target.execute("DELETE FROM user_profiles WHERE user_id > 10")
+    stopped_before_recording(base)
+    target.alembic("upgrade", COPY_REVISION)
+    assert profiles(target) == MOVED
+
+    # The drop: users.bio dropped (the old example failed here, on its gone column).
+    target.alembic("upgrade", "head")
+    stopped_before_recording(COPY_REVISION)
+    target.alembic("upgrade", "head")
+    assert target.current() == DROP_REVISION
+    assert profiles(target) == MOVED
+
+    # Its way back: users.bio added again and some batches copied back.
+    target.alembic("downgrade", COPY_REVISION)
+    target.execute("UPDATE users SET bio = NULL WHERE id > 10")
+    stopped_before_recording(DROP_REVISION)
+    target.alembic("downgrade", COPY_REVISION)
+    assert target.rows("SELECT id, bio FROM users ORDER BY id") == before
+
+    # The copy's way back: user_profiles dropped.
+    target.alembic("downgrade", base)
+    stopped_before_recording(COPY_REVISION)
+    target.alembic("downgrade", base)
+    assert target.current() == base
+    assert target.rows("SELECT id, bio FROM users ORDER BY id") == before
+    assert "user_profiles" not in sa.inspect(target.engine).get_table_names()
+
+
+# While the drop revision copies user 18's bio, the old release (still serving by
+# mistake) writes bios for users 2 and 6, whom the walk has passed.
+OLD_RELEASE_STILL_WRITES = [
+    "CREATE TABLE writers (flag INTEGER)",
+    "INSERT INTO writers VALUES (1)",
+    """CREATE FUNCTION old_release_writes() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.user_id = 18 AND EXISTS (SELECT 1 FROM writers) THEN
+                UPDATE users SET bio = 'written during the upgrade' WHERE id IN (2, 6);
+            END IF;
+            RETURN NEW;
+        END $$""",
+    """CREATE TRIGGER old_release_writes AFTER INSERT ON user_profiles
+        FOR EACH ROW EXECUTE FUNCTION old_release_writes()""",
+]
+
+
+@pytest.mark.postgres
+def test_bios_written_behind_the_drop_revisions_copy_stop_it_before_the_drop(
+    project: Baked, postgres_url: str
+) -> None:
+    engine = sa.create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg2://", 1))
+    target = Target(project, postgres_url, engine)
+    install_move_column(target)
+    target.alembic("upgrade", COPY_REVISION)
+    target.execute("UPDATE users SET bio = 'after the copy' WHERE id = 18")
+    for statement in OLD_RELEASE_STILL_WRITES:
+        target.execute(statement)
+
+    failed = target.alembic("upgrade", "head", check=False)
+    assert failure_line(failed) == (
+        f"FAILED: {REST}: 2 rows still need work after the backfill (written meanwhile by "
+        "another session, or left pending by its statement); stopped before the rest of "
+        "the revision, keeping the batches done: run the command again once nothing else "
+        "writes them, or finish the work in a later revision"
+    )
+    assert target.current() == COPY_REVISION
+    assert "bio" in target.columns("users")  # not dropped: the two bios are still there
+    assert target.rows("SELECT id, bio FROM users WHERE id IN (2, 6) ORDER BY id") == [
+        (2, "written during the upgrade"),
+        (6, "written during the upgrade"),
+    ]
+    assert (18, "after the copy") in profiles(target)  # the batch that copied it stays
+
+    target.execute("DELETE FROM writers")  # the old release is gone
+    rerun = target.alembic("upgrade", "head")
+    assert target.current() == DROP_REVISION
+    assert f"{REST}: 2 rows to do" in rerun.stderr
+    assert "bio" not in target.columns("users")
+    assert profiles(target) == sorted(
+        [*MOVED, (2, "written during the upgrade"), (6, "written during the upgrade")]
+        + [(18, "after the copy")]
+    )
+    engine.dispose()
 
 
 # --- interruption and re-run ------------------------------------------------------------------
@@ -489,6 +661,36 @@ def test_helper_stops_and_reports_rows_its_statement_left_pending(target: Target
         )
     # NULL || text is NULL: those rows still match, yet the walk ended after one pass.
     assert (report.total, report.batches, report.remaining) == (10, 4, 2)
+
+
+def test_helper_required_to_complete_fails_in_one_line_and_keeps_its_batches(
+    target: Target,
+) -> None:
+    backfill = load_backfill(target.project)
+    table = reserved_words_table(target.engine, rows=10)
+    user, group, order = map(target.quote, ("user", "group", "order"))
+    target.execute(f"UPDATE {user} SET {order} = NULL WHERE id IN (4, 19)")
+
+    def write(batch: sa.ColumnElement[bool]) -> sa.Executable:
+        return table.update().where(batch).values({"group": table.c.order + " ✓"})
+
+    pending = table.c.group.is_(None)
+    with target.engine.connect() as connection, pytest.raises(CommandError) as failed:
+        backfill.run_batches(connection, table, write, pending, batch_size=3, require_complete=True)
+    message = str(failed.value)
+    assert "\n" not in message
+    assert message.startswith("user: 2 rows still need work after the backfill")
+    assert message.endswith("or finish the work in a later revision")
+    # The batches done were committed: another connection sees them.
+    done = target.rows(f"SELECT count(*) FROM {user} WHERE {group} IS NOT NULL")
+    assert done == [(8,)]
+
+    target.execute(f"UPDATE {user} SET {order} = 'fixed' WHERE {order} IS NULL")
+    with target.engine.connect() as connection:
+        report = backfill.run_batches(
+            connection, table, write, pending, batch_size=3, require_complete=True
+        )
+    assert (report.total, report.done, report.remaining) == (2, 2, 0)
 
 
 # --- row locks on PostgreSQL ------------------------------------------------------------------

@@ -82,7 +82,8 @@ def execute_in_batches(
 ) -> Progress:
     """In a revision: run `statement(batch)` on the rows matching `pending`, in batches.
 
-    Options are those of run_batches(): key, batch_size, progress, label.
+    Options are those of run_batches(): key, batch_size, progress, label and
+    require_complete.
     """
     context = _live_context()
     # Alembic cannot open an autocommit block on a connection whose transaction the
@@ -116,6 +117,7 @@ def run_batches(
     progress: ProgressCallback | None = None,
     label: str | None = None,
     commit: bool = True,
+    require_complete: bool = False,
 ) -> Progress:
     """Walk `table` in `key` order, one statement per batch on the rows still pending.
 
@@ -124,6 +126,12 @@ def run_batches(
     must be unique and indexed (the primary key). Each batch is committed before the
     next starts (on an AUTOCOMMIT connection by the statement itself); commit=False
     leaves every commit to the caller.
+
+    Rows still pending once the walk has ended (written meanwhile by another session
+    behind the walk, or left pending by `statement`) are logged as a warning. With
+    require_complete=True they raise CommandError instead, so the rest of the revision
+    (a DROP that relies on the copy, say) does not run; the batches done stay
+    committed and a re-run resumes.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
@@ -180,11 +188,19 @@ def run_batches(
     log.info("%s; done", report)
     if report.remaining:
         # Rows made pending behind the cursor by other sessions, or a statement that
-        # does not clear `pending`: worth a look before anything relies on the data.
+        # does not clear `pending`: nothing that relies on the data may run yet.
+        left = f"{report.label}: {report.remaining:,} rows still need work"
+        if require_complete:
+            raise CommandError(
+                f"{left} after the backfill (written meanwhile by another session, or "
+                "left pending by its statement); stopped before the rest of the "
+                "revision, keeping the batches done: run the command again once "
+                "nothing else writes them, or finish the work in a later revision"
+            )
         log.warning(
-            "%s: %s rows still need work; run the backfill again",
-            report.label,
-            f"{report.remaining:,}",
+            "%s after the backfill and the revision goes on without them: finish "
+            "them in a later revision, or pass require_complete=True to stop here",
+            left,
         )
     return report
 
