@@ -85,6 +85,21 @@ DEPENDENCY_IMPORTS = {
     "websockets",
     "yaml",
 }
+# What virtual environments hold besides the project's dependencies: pip, and setuptools
+# with its helpers (python -m venv installs them up to Python 3.11; tests/test_hooks.py
+# checks this against the wheels ensurepip bundles), and wheel (virtualenv's). A
+# package of one of these names could not be imported (the environment's own module
+# comes first on sys.path) and would break pip (`python -m pip` in the project folder).
+ENVIRONMENT_IMPORTS = {
+    "_distutils_hack",
+    "distutils",
+    "pip",
+    "pkg_resources",
+    "setuptools",
+    "wheel",
+}
+# Modules Python imports by name whenever it starts, from anywhere on sys.path.
+STARTUP_IMPORTS = {"sitecustomize", "usercustomize"}
 # The project's own top-level folders, importable beside the package.
 PROJECT_FOLDERS = {"migrations", "tools", "tests", "docs", "build", "dist", "backups"}
 # Longer names push generated lines past the line length the project lints with.
@@ -112,6 +127,13 @@ def package_problem(name: str) -> str | None:
         return f"package_name {name!r} is a folder name the project reserves: {fix}"
     if name in DEPENDENCY_IMPORTS:
         return f"package_name {name!r} would shadow the project's dependency {name!r}: {fix}"
+    if name in ENVIRONMENT_IMPORTS:
+        return (
+            f"package_name {name!r} would shadow {name!r}, which virtual environments "
+            f"install: {fix}"
+        )
+    if name in STARTUP_IMPORTS:
+        return f"package_name {name!r} is a module Python runs whenever it starts: {fix}"
     if name in sys.stdlib_module_names:
         return f"package_name {name!r} would shadow the standard library's {name!r}: {fix}"
     return None

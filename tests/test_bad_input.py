@@ -1,11 +1,20 @@
-"""Through the real cookiecutter CLI: a refused name is one line, and nothing is written.
-(Every rule is unit-tested in test_hooks.py; these prove the CLI end of it.)"""
+"""Awkward input through the real command lines: cookiecutter's and the project's make.
 
+A refused name is one line and nothing is written (every rule is unit-tested in
+test_hooks.py; these prove the CLI end of it); an accepted answer bakes valid files;
+any text given to make is passed on as text, and any revision message makes a revision
+that compiles.
+"""
+
+import ast
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from .helpers import bake_command, run
+from .helpers import SYSTEM_PATH, Baked, bake, bake_command, run
 
 BAD_INPUTS = {
     "slug": ({"project_slug": "my service"}, "project_slug 'my service'"),
@@ -14,6 +23,10 @@ BAD_INPUTS = {
     "emoji-name": ({"project_name": "\U0001f600"}, "project_slug ''"),
     "long-name": ({"project_name": "x" * 300}, "at most 64"),
     "package": ({"package_name": "alembic"}, "package_name 'alembic'"),
+    # What every virtual environment installs: the package could never be imported.
+    "package-pip": ({"package_name": "pip"}, "package_name 'pip'"),
+    "package-setuptools": ({"package_name": "setuptools"}, "package_name 'setuptools'"),
+    "package-distutils-hack": ({"package_name": "_distutils_hack"}, "'_distutils_hack'"),
     # A line break would inject lines into the Makefile that run on every `make`.
     "newline": ({"project_name": "Orders\nall:\n\ttouch /tmp/x"}, "project_name contains"),
 }
@@ -33,4 +46,108 @@ def test_bad_name_is_refused_cleanly(context: dict[str, str], words: str, tmp_pa
     ours = [line for line in errors if "Stopping generation" not in line]
     assert len(ours) == 1, printed
     assert words in ours[0]
+    assert "choose another" in ours[0] or "use" in ours[0]  # the fix, not just the fault
+    # Cookiecutter's own traceback of the failed hook says nothing ours did not.
+    assert "Traceback" not in result.stdout + result.stderr, printed
+    assert len(printed) <= 3, printed
     assert list(output.iterdir()) == []
+
+
+def test_any_unicode_text_answer_bakes_a_valid_pyproject(tmp_path: Path) -> None:
+    # TOML escapes only control characters; JSON's \ud83d\ude00 (a surrogate pair) for
+    # an emoji is not a TOML escape at all, so tojson wrote a file nothing could read.
+    answers = {
+        "description": 'Orders \U0001f600 <&> it\'s a "quoted" C:\\path, ünïcode',
+        "author_name": "Zoë \U0001f680 O'Brien",
+        "author_email": "zoë@example.com",
+    }
+    baked = bake(tmp_path, **answers)
+    project = tomllib.loads((baked.path / "pyproject.toml").read_text())["project"]
+    assert project["description"] == answers["description"]
+    assert project["authors"] == [
+        {"name": answers["author_name"], "email": answers["author_email"]}
+    ]
+
+
+# --- make: what a developer types is text, never make code or shell code -------------
+
+NOTE_MODEL = '''"""Notes (added by a test)."""
+
+from sqlmodel import Field, SQLModel
+
+
+class Note(SQLModel, table=True):
+    """A note (added by a test)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    body: str = Field(max_length=200)
+'''
+PYTHON = f"PYTHON={sys.executable}"
+
+
+def make(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run make in the project folder, with only the system's tools on PATH."""
+    return run(["make", *args, PYTHON], check=check, cwd=project, PATH=SYSTEM_PATH)
+
+
+# (message given as m=..., what the revision's docstring and `make history` show)
+MESSAGES = {
+    "triple-quotes": ('add """notes""" table', 'add """notes""" table'),
+    "backslash-N": (r"add \N notes", r"add \N notes"),
+    "windows-path": (r"notes from C:\Users\me", r"notes from C:\Users\me"),
+    "ends-in-backslash": ("notes \\", "notes \\"),
+    "ends-in-quote": ('add "notes"', 'add "notes"'),
+    "starts-with-quote": ('"notes" table', '"notes" table'),
+    "single-quote": ("add user's notes", "add user's notes"),
+    "leading-dashes": ("--notes", "--notes"),
+    "leading-dashes-words": ("--add notes", "--add notes"),
+    # make would cut the command at a line break: the message is one line.
+    "newline": ("add\nnotes", "add notes"),
+    "control-character": ("add\x1bnotes", "add\x1bnotes"),
+    "make-and-shell": ("$(shell echo hi) `id` $$HOME ${x}", "$(shell echo hi) `id` $$HOME ${x}"),
+}
+
+
+@pytest.mark.parametrize("message, shown", MESSAGES.values(), ids=MESSAGES.keys())
+def test_any_message_makes_a_revision_that_compiles(
+    project: Baked, message: str, shown: str
+) -> None:
+    initial = project.initial_revision()
+    make(project.path, "migrate")
+    (project.path / project.package / "models" / "notes.py").write_text(NOTE_MODEL)
+
+    make(project.path, "revision", f"m={message}")
+
+    (new,) = [path for path in project.versions if initial not in path.name]
+    text = new.read_text()
+    compile(text, str(new), "exec")
+    docstring = ast.get_docstring(ast.parse(text))
+    assert docstring and docstring.split("\n\nRevision ID:")[0].strip() == shown.strip(), text
+    history = make(project.path, "history")
+    assert "Traceback" not in history.stdout + history.stderr
+    assert f"(head), {shown.strip()}" in history.stdout
+
+
+# Variables that carry a developer's text (a message, a revision id, a flag, a port),
+# and a target that reads each. PYTHON, VENV and UV name programs make runs: their
+# values are commands by design.
+USER_TEXT = {
+    "m": "revision",
+    "ONTO": "rebase-migration",
+    "FORCE": "rebase-migration",
+    "PORT": "run",
+}
+
+
+@pytest.mark.parametrize("variable, target", USER_TEXT.items(), ids=USER_TEXT.keys())
+def test_a_shell_call_given_to_make_is_never_run(
+    project: Baked, tmp_path: Path, variable: str, target: str
+) -> None:
+    marker = tmp_path / "marker"
+    given = f"{variable}=$(shell touch {marker})"
+    # Make hands command-line variables to every command it runs, expanding them as it
+    # does: any target would do, `make help` included.
+    make(project.path, "help", given)
+    make(project.path, "-n", target, given)
+    make(project.path, target, given, check=False)  # refused: not a revision or port
+    assert not marker.exists()

@@ -2,16 +2,21 @@
 imported, so its functions are called directly (no bake, no subprocess per case)."""
 
 import ast
+import ensurepip
 import importlib.util
+import logging
 import re
 import sys
 import textwrap
 import time
+import tomllib
+import zipfile
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from cookiecutter.exceptions import FailedHookException
 from cookiecutter.generate import generate_context
 from cookiecutter.prompt import prompt_for_config
 from cookiecutter.utils import create_env_with_context
@@ -84,6 +89,14 @@ BAD_PACKAGES = {
     "shadows-private-pytest": ("_pytest", ["shadow"]),
     "shadows-pluggy": ("pluggy", ["shadow"]),
     "shadows-iniconfig": ("iniconfig", ["shadow"]),
+    # What every virtual environment has: pip would import itself, not the package.
+    "shadows-pip": ("pip", ["'pip'", "shadow", "virtual environments"]),
+    "shadows-setuptools": ("setuptools", ["'setuptools'", "shadow"]),
+    "shadows-distutils-hack": ("_distutils_hack", ["'_distutils_hack'", "shadow"]),
+    "shadows-pkg-resources": ("pkg_resources", ["shadow"]),
+    "shadows-distutils": ("distutils", ["shadow"]),
+    # Imported by every Python that starts in the environment.
+    "sitecustomize": ("sitecustomize", ["'sitecustomize'", "whenever it starts"]),
     "too-long": ("a" * 41, ["41 characters", "at most 40"]),
 }
 
@@ -126,6 +139,21 @@ def test_every_import_name_the_project_installs_is_refused(pre_gen: ModuleType) 
     assert not missing, f"add to DEPENDENCY_IMPORTS in hooks/pre_gen_project.py: {missing}"
 
 
+def test_every_module_a_new_virtual_environment_holds_is_refused(pre_gen: ModuleType) -> None:
+    # What `python -m venv` installs (pip, and setuptools up to Python 3.11): the wheels
+    # ensurepip bundles, read here.
+    bundled = Path(ensurepip.__file__).parent / "_bundled"
+    names = {
+        name.split("/")[0].removesuffix(".py")
+        for wheel in bundled.glob("*.whl")
+        for name in zipfile.ZipFile(wheel).namelist()
+    }
+    names = {name for name in names if name.isidentifier()}
+    assert "pip" in names
+    refused = {name for name in names if pre_gen.package_problem(name)}
+    assert refused == names
+
+
 def import_names(requirements: list[str]) -> set[str]:
     """Top-level import names of `requirements` and everything they require."""
     seen: dict[str, metadata.Distribution] = {}
@@ -165,6 +193,41 @@ def test_an_answer_with_a_line_break_is_refused(pre_gen: ModuleType, key: str) -
     problem = pre_gen.text_problem(key, "Orders\nall: ; rm -rf /")
     assert problem and key in problem and "one line" in problem
     assert pre_gen.text_problem(key, "Zoë O'Brien & Co.") is None
+
+
+TOML_TEXTS = [
+    "Orders \U0001f600 service",  # outside the BMP: JSON escapes it as a surrogate pair
+    "Zoë O'Brien & <Co.>",
+    'a "quoted" C:\\Users\\me \\N',
+    "tab\tand\x7fdel\x1b\x00 and\nline \u2028 break",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", TOML_TEXTS)
+def test_toml_string_reads_back_as_the_text(text: str) -> None:
+    written = local_extensions().toml_string(text)
+    assert "\n" not in written
+    assert tomllib.loads(f"key = {written}")["key"] == text
+    if text.isprintable():
+        assert written == '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def test_only_a_failed_hooks_traceback_is_left_out_of_the_log() -> None:
+    extensions = local_extensions()
+    quiet = extensions.QuietHookFailure()
+
+    def record(error: Exception) -> logging.LogRecord:
+        try:
+            raise error
+        except Exception:
+            info = sys.exc_info()
+        return logging.LogRecord("cookiecutter.hooks", logging.ERROR, "", 0, "x", (), info)
+
+    failed = record(FailedHookException("Hook script failed (exit status: 1)"))
+    assert quiet.filter(failed) and failed.exc_info is None  # the line stays, alone
+    other = record(ValueError("a bug in a template"))
+    assert quiet.filter(other) and other.exc_info is not None
 
 
 @pytest.mark.parametrize("name", ["orders_service", "billing", "a_rather_long_package_name"])

@@ -1,4 +1,11 @@
-"""${message}
+<%!
+# The message as docstring text that Python reads back as the message: a backslash
+# doubled, a triple quote broken, any other invisible character escaped.
+def docstring_text(message):
+    text = str(message).replace("\\", "\\\\").replace('"""', '""\\"')
+    return "".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in text)
+%>\
+"""${docstring_text(message)}
 
 Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
