@@ -46,7 +46,13 @@ API_FILES = (
 # A project keeps its server's and SQLite's (the scratch database of `make check`, the
 # tests' default).
 DATABASE_FILES = {
-    "postgresql": ("migrations/postgresql.py", "tools/lint_migrations.py", ".squawk.toml"),
+    "postgresql": (
+        "migrations/postgresql.py",
+        "tools/lint_migrations.py",
+        ".squawk.toml",
+        "docs/examples/postgres_concurrent_index.py",
+        "docs/examples/postgres_enum.py",
+    ),
     "mysql": ("migrations/mysql.py",),
 }
 # Which of them each answer keeps: a SQLite project's CI also runs on PostgreSQL.

@@ -151,3 +151,18 @@ def test_a_shell_call_given_to_make_is_never_run(
     make(project.path, "-n", target, given)
     make(project.path, target, given, check=False)  # refused: not a revision or port
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "80a", "-1"])
+def test_a_port_out_of_range_is_refused_in_one_line(project: Baked, port: str) -> None:
+    # 0 would bind a port the system picks, 65536 another one: never silently.
+    result = run(
+        [sys.executable, "-m", f"{project.package}.api"],
+        cwd=project.path,
+        check=False,
+        PORT=port,
+        API_OPEN="1",
+    )
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "port must be a number from 1 to 65535" in line and repr(port) in line

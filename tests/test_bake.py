@@ -205,6 +205,13 @@ SERVER_TRACES = {
     "mysql": re.compile(r"mysql|mariadb|GET_LOCK", re.I),
     "postgresql": re.compile(r"psycopg|postgresql://|postgres:|pg_dump|advisory|squawk", re.I),
 }
+# ...and what gives away prose for one: any mention of it, its driver, tools and lock.
+PROSE_TRACES = {
+    "mysql": re.compile(r"mysql|mariadb|GET_LOCK|utf8mb4", re.I),
+    "postgresql": re.compile(
+        r"postgres|psycopg|pg_dump|pg_restore|\bpsql\b|createdb|advisory|squawk", re.I
+    ),
+}
 
 
 def test_a_project_carries_no_code_for_a_server_it_did_not_choose(
@@ -224,6 +231,16 @@ def test_a_project_carries_no_code_for_a_server_it_did_not_choose(
         if path.exists():
             found = SERVER_TRACES[other].findall(path.read_text())
             assert not found, (str(path.relative_to(baked.path)), found)
+    # Nor prose: its manual, README and .env.example speak of the chosen server only.
+    prose = [*(baked.path / "docs").rglob("*.md"), *(baked.path / "docs").glob("examples/*.py")]
+    prose += [baked.path / "README.md", baked.path / ".env.example"]
+    for path in prose:
+        name = str(path.relative_to(baked.path))
+        lines = path.read_text().splitlines()
+        found = [
+            (n, line.strip()) for n, line in enumerate(lines, 1) if PROSE_TRACES[other].search(line)
+        ]
+        assert not found, (name, found)
 
 
 def test_pyproject_declares_the_stack(baked: Baked, answers: dict[str, str]) -> None:

@@ -151,6 +151,19 @@ def test_url_is_never_written_to_alembic_ini(project: Baked) -> None:
     assert project.alembic_ini.read_text() == before
 
 
+@pytest.mark.parametrize("kind", ["folder", "broken-link"])
+def test_an_env_file_that_is_not_a_file_is_one_line_not_ignored(project: Baked, kind: str) -> None:
+    # Ignored, it would send a PostgreSQL project's migrations to a new SQLite file.
+    env_file = project.path / ".env"
+    if kind == "folder":
+        env_file.mkdir()
+    else:
+        env_file.symlink_to(project.path / "secrets" / "missing.env")
+    message = failure_line(project.alembic("upgrade", "head", check=False), alone=True)
+    assert ".env is" in message and "remove it" in message
+    assert not (project.path / f"{project.package}.db").exists()
+
+
 def test_an_env_file_that_is_not_utf8_is_one_line(project: Baked) -> None:
     (project.path / ".env").write_bytes(b"DATABASE_URL=sqlite:///caf\xe9.db\n")
     message = failure_line(project.alembic("upgrade", "head", check=False), alone=True)

@@ -187,6 +187,31 @@ def test_a_blocked_alter_gives_up_in_time_and_says_what_stayed_applied(
     assert version(mysql_url) == [("addphone",)]
 
 
+def test_a_failed_backfill_revision_says_its_committed_batches_stay(
+    mysql_project: Baked, mysql_url: str
+) -> None:
+    mysql_project.alembic("upgrade", "head", DATABASE_URL=mysql_url)
+    for n in range(3):
+        mysql_rows(mysql_url, f"INSERT INTO users (email, name) VALUES ('u{n}@x.org', 'U{n}')")
+    add_revision(
+        mysql_project,
+        "nickfill",
+        mysql_project.initial_revision(),
+        "from migrations.backfill import update_in_batches\n"
+        'op.add_column("users", sa.Column("nick", sa.String(20)))\n'
+        'users = sa.table("users", sa.column("id", sa.Integer), sa.column("nick", sa.String))\n'
+        'update_in_batches(users, {"nick": "n"}, users.c.nick.is_(None), batch_size=1)\n'
+        'op.execute("SELECT no_such_column FROM users")',
+    )
+    message = failure_line(
+        mysql_project.alembic("upgrade", "head", check=False, DATABASE_URL=mysql_url)
+    )
+    assert "nickfill" in message and "stay applied (ALTER TABLE users ADD COLUMN nick" in message
+    # The three batches committed one by one: they stay, and the line says so.
+    assert "batches a backfill committed" in message
+    assert mysql_rows(mysql_url, "SELECT count(*) FROM users WHERE nick = 'n'") == [(3,)]
+
+
 def test_a_runaway_statement_is_stopped_on_mariadb(mysql_project: Baked, mysql_url: str) -> None:
     mysql_project.alembic("upgrade", "head", DATABASE_URL=mysql_url)
     first = mysql_project.initial_revision()

@@ -289,9 +289,10 @@ def explain_failure(
         done = " | ".join(_short(sql, 60) for sql in applied)
         left = (
             "DDL cannot be rolled back here, so the statements of this step that ran "
-            f"stay applied ({done}) while alembic_version still names the revision "
-            "before it: undo them by hand, unless the revision skips what exists "
-            "(docs/deploying.md, 'A revision that failed halfway')"
+            f"stay applied ({done}), as do batches a backfill committed, while "
+            "alembic_version still names the revision before it: undo them by hand, "
+            "unless the revision skips what exists (docs/deploying.md, 'A revision "
+            "that failed halfway')"
         )
         advice = "then " + advice
     elif rolled_back or step is not None:

@@ -22,9 +22,7 @@ owner alone (restore with pg_restore). The password never reaches the command li
 {%- endif %}
 
 import argparse
-{%- if cookiecutter.database != "mysql" %}
 import os
-{%- endif %}
 import shutil
 import subprocess
 import sys
@@ -126,6 +124,20 @@ def fail(message: str, code: int = 2) -> int:
     return code
 
 
+def claim(folder: Path, name: str, suffix: str) -> Path:
+    """A new file for a dump, its owner's alone; never one another backup took, even
+    in the same second (each file is created at once, or the next name tried)."""
+    copy = 1
+    while True:
+        target = folder / (f"{name}{suffix}" if copy == 1 else f"{name}-{copy}{suffix}")
+        try:
+            os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError:
+            copy += 1
+            continue
+        return target
+
+
 def main(argv: list[str]) -> int:
     """Dump the database; print the file written."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -144,11 +156,7 @@ def main(argv: list[str]) -> int:
     args.output_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     args.output_dir.chmod(0o700)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    target = args.output_dir / f"{url.database}-{stamp}{SUFFIX}"
-    copy = 1
-    while target.exists():  # two backups in one second: never overwrite a dump
-        copy += 1
-        target = args.output_dir / f"{url.database}-{stamp}-{copy}{SUFFIX}"
+    target = claim(args.output_dir, f"{url.database}-{stamp}", SUFFIX)
     # No timeout: a large database takes as long as it takes; the tools report errors.
     result = dump(tool, url, target)
     if result.returncode != 0:

@@ -66,8 +66,16 @@ def setting(
     lacks, and only in the project folder.
     """
     environ = os.environ if environ is None else environ
-    if name in environ or not IN_PROJECT or not env_file.is_file():
+    if name in environ or not IN_PROJECT:
         return environ.get(name, "").strip(), name
+    if not env_file.is_file():
+        if env_file.is_symlink() or env_file.exists():  # a folder, a broken link...
+            what = "a link to nothing" if not env_file.exists() else "not a file"
+            raise SettingError(
+                f"{env_file} is {what}: make it a file of settings or remove it, or "
+                f"set {name} in the environment"
+            )
+        return "", name
     # Imported late: a deploy sets the environment and never needs to read .env.
     from dotenv import dotenv_values
 

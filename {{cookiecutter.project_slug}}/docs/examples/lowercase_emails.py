@@ -40,16 +40,20 @@ users = sa.table("users", sa.column("id", sa.BigInteger), sa.column("email", sa.
 kept = sa.table(
     KEPT, sa.column("user_id", sa.BigInteger), sa.column("email", sa.String)
 )
+{%- if cookiecutter.database == "mysql" %}
+# SQLite's lower() folds ASCII letters only; MySQL's follows the column's collation.
+# Either way this revision and its checks use the database's own lower().
+{%- else %}
 # SQLite's lower() folds ASCII letters only; PostgreSQL's follows the database's
-# LC_CTYPE, MySQL's the column's collation. Either way this revision and its checks use
-# the database's own lower().
+# LC_CTYPE. Either way this revision and its checks use the database's own lower().
+{%- endif %}
 lowered = sa.func.lower(users.c.email)
 # Correlated to the users row of the statement it is used in.
 is_kept = sa.exists().where(kept.c.user_id == users.c.id)
 
 
 def upgrade() -> None:
-    # Compared byte for byte: on MySQL 'Ada' = 'ada' otherwise (see case_sensitive).
+    # Compared byte for byte{% if cookiecutter.database == "mysql" %}: on MySQL 'Ada' = 'ada' otherwise{% else %}, on every database{% endif %} (see case_sensitive).
     mixed_case = case_sensitive(users.c.email) != lowered
     refuse_case_duplicates()
     if not has_table(KEPT):
@@ -110,9 +114,12 @@ def downgrade() -> None:
 
 def refuse_case_duplicates() -> None:
     """Stop before any change if two addresses differ only by case (unique index).
+{%- if cookiecutter.database == "mysql" %}
 
     None can on MySQL: its unique index already ignores case there.
     """
+{%- else %}"""
+{%- endif %}
     groups = sa.select(lowered).group_by(lowered).having(sa.func.count() > 1)
     clashes = live_connection().execute(
         sa.select(sa.func.count()).select_from(groups.subquery())

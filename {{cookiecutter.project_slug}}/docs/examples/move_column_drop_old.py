@@ -45,7 +45,8 @@ has_profile = sa.exists().where(user_profiles.c.user_id == users.c.id)
 
 def upgrade() -> None:
     # Gone already: an earlier run dropped it and stopped before recording this
-    # revision (on MySQL the DROP stays even then). Everything below is done.
+    # revision (where DDL is not transactional, the DROP stays even then). Everything
+    # below is done.
     if not has_column("users", "bio"):
         return
 

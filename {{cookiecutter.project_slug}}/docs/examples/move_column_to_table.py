@@ -49,8 +49,8 @@ has_profile = sa.exists().where(user_profiles.c.user_id == users.c.id)
 
 
 def upgrade() -> None:
-    # Skipped when an earlier run created the table and then stopped (on MySQL the
-    # CREATE stays even when a later step fails).
+    # Skipped when an earlier run created the table and then stopped (where DDL is
+    # not transactional, the CREATE stays even when a later step fails).
     if not has_table("user_profiles"):
         op.create_table(
             "user_profiles",

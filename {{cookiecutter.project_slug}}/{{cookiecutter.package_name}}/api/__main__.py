@@ -31,7 +31,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
     parser.add_argument(
         "--port",
-        type=int,
         default=os.environ.get("PORT") or str(DEFAULT_PORT),
         help=f"default: PORT, else {DEFAULT_PORT}",
     )
@@ -45,6 +44,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # 0 would bind a port the system picks, and anything past 65535 another one.
+    if not (args.port.isascii() and args.port.isdigit() and 0 < int(args.port) < 65536):
+        print(
+            f"Cannot start the API: the port must be a number from 1 to 65535 (--port "
+            f"or PORT), not {args.port!r}",
+            file=sys.stderr,
+        )
+        return 2
+    args.port = int(args.port)
     try:
         database_url()
         head_revision()
