@@ -1,9 +1,14 @@
 """The generated API, served for real by `make run` and spoken to over a socket."""
 
+import http.client
+import json
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -133,3 +138,188 @@ def test_the_entry_point_refuses_bad_settings_in_one_line(project: Baked) -> Non
     # Importing the package reads no settings: the head file is checked here, once.
     (project.path / "migrations" / "head.txt").unlink()
     assert "head.txt does not hold one revision" in refusal()
+
+
+# --- Clients at once, over real sockets ----------------------------------------------
+
+
+class Client:
+    """One keep-alive HTTP connection with the token, as a client library holds one."""
+
+    def __init__(self, server: Server, token: str = TOKEN) -> None:
+        host, port = server.url.removeprefix("http://").split(":")
+        self.http = http.client.HTTPConnection(host, int(port), timeout=60)
+        self.token = token
+
+    def send(self, method: str, path: str, body: object = None) -> tuple[int, Any]:
+        """The answer's status and body; the connection stays open unless the server
+        says `Connection: close` (then the next request opens a new one)."""
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"}
+        self.http.request(method, path, body=None if body is None else raw, headers=headers)
+        response = self.http.getresponse()
+        data = response.read()
+        return response.status, json.loads(data) if data else None
+
+
+def at_once(server: Server, calls: list[tuple[str, str, object]]) -> list[tuple[int, Any]]:
+    """Send every call at the same moment, each on a connection of its own."""
+    clients = [Client(server) for _ in calls]
+    start = threading.Barrier(len(calls))
+
+    def send(client: Client, call: tuple[str, str, object]) -> tuple[int, Any]:
+        start.wait()
+        return client.send(*call)
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(send, clients, calls))
+
+
+def statuses(calls: list[tuple[str, str, object]], answers: list[tuple[int, Any]]) -> set:
+    return {(method, status) for (method, _, _), (status, _) in zip(calls, answers, strict=True)}
+
+
+def race_rounds(server: Server, rounds: int) -> None:
+    """docs/api.md's promises under concurrency: a DELETE racing changes to its row,
+    or creations of the row's children, always succeeds; the others get 2xx, 404 (the
+    row or its parent is gone) or 409 (deleted between being read and being changed),
+    never 5xx."""
+    client = Client(server)
+    for number in range(rounds):
+        status, user = client.send(
+            "POST", "/users", {"email": f"racer{number}@example.com", "name": "R"}
+        )
+        assert status == 201, user
+        _, order = client.send("POST", f"/users/{user['id']}/orders", {"total": "1.00"})
+        _, other = client.send("POST", f"/users/{user['id']}/orders", {"total": "1.00"})
+
+        # Changes to one order racing its deletion.
+        patch = ("PATCH", f"/orders/{order['id']}", {"status": "paid"})
+        calls = [patch] * 10 + [("DELETE", f"/orders/{order['id']}", None)] + [patch] * 9
+        found = statuses(calls, answers := at_once(server, calls))
+        assert found <= {("DELETE", 204), ("PATCH", 200), ("PATCH", 404), ("PATCH", 409)}, answers
+        assert ("DELETE", 204) in found, answers
+
+        # Items added to an order racing its deletion (the items' cascade).
+        calls = [
+            ("POST", f"/orders/{other['id']}/items", {"sku": f"S{n}", "unit_price": "1.00"})
+            for n in range(19)
+        ]
+        calls.insert(10, ("DELETE", f"/orders/{other['id']}", None))
+        found = statuses(calls, answers := at_once(server, calls))
+        assert found <= {("DELETE", 204), ("POST", 201), ("POST", 404)}, answers
+        assert ("DELETE", 204) in found, answers
+
+        # Reads, then writes, on one user's orders at once.
+        _, order = client.send("POST", f"/users/{user['id']}/orders", {"total": "1.00"})
+        calls = [("GET", f"/users/{user['id']}/orders", None)] * 5
+        calls += [("PATCH", f"/orders/{order['id']}", {"total": f"{n}.00"}) for n in range(8)]
+        calls += [("POST", f"/users/{user['id']}/orders", {"total": "2.00"})] * 7
+        found = statuses(calls, answers := at_once(server, calls))
+        assert found == {("GET", 200), ("PATCH", 200), ("POST", 201)}, answers
+
+        # A user's deletion racing 19 creations of their orders.
+        create = ("POST", f"/users/{user['id']}/orders", {"total": "1.00"})
+        calls = [create] * 10 + [("DELETE", f"/users/{user['id']}", None)] + [create] * 9
+        found = statuses(calls, answers := at_once(server, calls))
+        assert found <= {("DELETE", 204), ("POST", 201), ("POST", 404)}, answers
+        assert ("DELETE", 204) in found, answers
+        assert client.send("GET", f"/users/{user['id']}/orders")[0] == 404
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+        pytest.param("mysql", marks=pytest.mark.mysql),
+    ]
+)
+def served_at_head(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    """`make run` with a token on a migrated database of each kind."""
+    backend: str = request.param
+    project: Baked = request.getfixturevalue(f"baked_{backend}")
+    if backend == "sqlite":
+        database = f"sqlite:///{tmp_path / 'race.db'}"
+    else:
+        database = request.getfixturevalue(f"{backend.replace('postgresql', 'postgres')}_url")
+    project.alembic("upgrade", "head", DATABASE_URL=database)
+    server = make_run(project, tmp_path / "server.log", DATABASE_URL=database, API_TOKENS=TOKEN)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_concurrent_clients_get_the_documented_answers(served_at_head: Server) -> None:
+    race_rounds(served_at_head, rounds=5)
+    log = served_at_head.stop()
+    assert "Traceback" not in log and " 500 " not in log and " 503 " not in log, log[-4000:]
+
+
+def test_bodies_that_cannot_be_stored_or_echoed_get_422_on_one_connection(
+    baked_sqlite: Baked, tmp_path: Path
+) -> None:
+    database = f"sqlite:///{tmp_path / 'bodies.db'}"
+    baked_sqlite.alembic("upgrade", "head", DATABASE_URL=database)
+    server = make_run(
+        baked_sqlite, tmp_path / "server.log", DATABASE_URL=database, API_TOKENS=TOKEN
+    )
+    try:
+        client = Client(server)
+        status, user = client.send("POST", "/users", {"email": "ada@example.com", "name": "A"})
+        assert status == 201, user
+        status, order = client.send("POST", f"/users/{user['id']}/orders", {})
+        assert status == 201, order
+        bodies = [
+            ("/users", b'{"email": NaN, "name": "A"}'),
+            ("/users", b'{"email": "b@example.com", "name": Infinity}'),
+            ("/users", b'{"email": "\\ud800@example.com", "name": "A"}'),
+            ("/users", b'{"email": "b@example.com", "name": "\\udfff"}'),
+            ("/users", json.dumps({"email": "\u0130" * 200 + "@example.com", "name": "A"})),
+            ("/users", json.dumps({"email": "b\u2028@example.com", "name": "A"})),
+            (f"/users/{user['id']}/orders", b'{"total": 1e999}'),
+            (f"/users/{user['id']}/orders", b'{"total": -Infinity}'),
+            (f"/orders/{order['id']}/items", b'{"sku": "A", "unit_price": "1", "quantity": NaN}'),
+            (f"/orders/{order['id']}/items", b'{"sku": "\\ud83d", "unit_price": "1"}'),
+        ]
+        for path, body in bodies:
+            raw = body if isinstance(body, bytes) else body.encode()
+            # One connection throughout: a 500 would close it, and the next request on
+            # it would be reset.
+            status, answer = client.send("POST", path, raw)
+            assert status == 422, (body, answer)
+        assert client.send("GET", "/users")[1] == [user]
+    finally:
+        log = server.stop()
+    assert "Traceback" not in log and " 500 " not in log, log[-4000:]
+
+
+BUGGY_ROUTE = '''"""A route with a bug, for the tests."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
+
+
+@router.get("/a-bug")
+def a_bug() -> None:
+    raise RuntimeError("a bug")
+'''
+
+
+def test_after_a_500_the_client_is_told_to_reconnect(project: Baked, tmp_path: Path) -> None:
+    (project.path / project.package / "api" / "routes" / "a_bug.py").write_text(BUGGY_ROUTE)
+    database = f"sqlite:///{tmp_path / 'bug.db'}"
+    project.alembic("upgrade", "head", DATABASE_URL=database)
+    server = make_run(project, tmp_path / "server.log", DATABASE_URL=database, API_TOKENS=TOKEN)
+    try:
+        client = Client(server)
+        for _ in range(3):
+            status, answer = client.send("GET", "/a-bug")
+            assert status == 500 and answer == {"detail": "internal server error"}
+            # The server closes the connection after a 500: it says so, so the client's
+            # next request goes on a new one instead of being reset.
+            assert client.send("GET", "/users") == (200, [])
+    finally:
+        log = server.stop()
+    assert log.count("RuntimeError: a bug") == 3  # the traceback stays in the log

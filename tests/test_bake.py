@@ -182,7 +182,7 @@ def test_the_readme_links_every_docs_page_with_something_to_say(baked: Baked) ->
 
 # What each database's deploy steps back up with, and what replicas queue on.
 DEPLOY_STEP_WORDS = {
-    "sqlite": ("copy the database file", "lock of the SQLite file"),
+    "sqlite": ("SQLite's backup API", "lock of the SQLite file"),
     "postgresql": ("pg_dump", "PostgreSQL advisory lock"),
     "mysql": ("mysqldump", "MySQL GET_LOCK"),
 }

@@ -3,16 +3,27 @@
 Delete this module with models/examples.py, crud.py and api/routes/examples.py.
 """
 
+import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine
+from pydantic import ValidationError
+from sqlalchemy import create_engine, delete
+from sqlalchemy.sql import Executable
 
 from {{ cookiecutter.package_name }}.api import create_app
 from {{ cookiecutter.package_name }}.api.deps import database
+from {{ cookiecutter.package_name }}.models.examples import (
+    Order,
+    User,
+    UserCreate,
+)
 
 Json = dict[str, Any]
+# conftest.py's `meanwhile` fixture: another client's change at a chosen moment.
+Meanwhile = Callable[[str, Executable], None]
 
 
 def created(response: Any) -> Json:
@@ -134,6 +145,117 @@ def test_an_invalid_body_is_422(api: TestClient, path: str, body: Json) -> None:
     url = path.format(user=user["id"], order=order["id"])
     response = api.post(url, json=body)
     assert response.status_code == 422, response.text
+
+
+# Spaces and line breaks of every kind (Unicode's separators), and control characters.
+NOT_IN_AN_ADDRESS = [
+    chr(code)
+    for code in range(0x110000)
+    if unicodedata.category(chr(code)) in ("Zs", "Zl", "Zp", "Cc")
+]
+
+
+def test_no_space_line_break_or_control_character_passes_for_an_address() -> None:
+    passed = []
+    for character in NOT_IN_AN_ADDRESS:
+        for email in (f"a{character}b@example.com", f"ab@exa{character}mple.com"):
+            try:
+                UserCreate(email=email, name="Ada")
+            except ValidationError:
+                continue
+            passed.append(email)
+    assert passed == []
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "\u0130" * 200 + "@example.com",  # 212 characters, 412 once lowercased
+        "ada\u2028@example.com",  # line separator
+        "ada\u2029@example.com",  # paragraph separator
+        "ada@exam\u00a0ple.com",  # no-break space
+        "ada\u3000@example.com",  # ideographic space
+    ],
+    ids=["lowercased-too-long", "U+2028", "U+2029", "U+00A0", "U+3000"],
+)
+def test_an_address_that_cannot_be_stored_as_one_is_422(
+    api: TestClient, email: str
+) -> None:
+    response = api.post("/users", json={"email": email, "name": "Ada"})
+    assert response.status_code == 422, response.text
+    assert api.get("/users").json() == []
+
+
+def test_an_address_is_measured_once_lowercased(api: TestClient) -> None:
+    # U+0130 lowercases to two characters: 100 of them still fit the column.
+    email = "\u0130" * 100 + "@example.com"
+    user = new_user(api, email)
+    assert user["email"] == email.lower() and len(user["email"]) == 212
+
+
+@pytest.mark.parametrize(
+    ("kind", "field"),
+    [
+        ("user", "email"),
+        ("user", "name"),
+        ("order", "total"),
+        ("order", "status"),
+        ("item", "quantity"),
+        ("item", "unit_price"),
+    ],
+)
+def test_a_patch_cannot_set_a_required_field_to_null(
+    api: TestClient, kind: str, field: str
+) -> None:
+    user = new_user(api)
+    order = new_order(api, user["id"])
+    rows = {"user": user, "order": order, "item": new_item(api, order["id"])}
+    url = f"/{kind}s/{rows[kind]['id']}"
+    response = api.patch(url, json={field: None})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["body", field]
+    # Nothing changed; a field left out is still left as it is.
+    assert api.patch(url, json={}).json() == rows[kind]
+
+
+# A change, and one that changes nothing (the database gets no UPDATE to refuse).
+@pytest.mark.parametrize("status", ["paid", "pending"])
+def test_a_change_to_a_row_deleted_meanwhile_is_409(
+    api: TestClient, meanwhile: Meanwhile, status: str
+) -> None:
+    order = new_order(api, new_user(api)["id"])
+    meanwhile("before_flush", delete(Order).where(Order.id == order["id"]))
+    response = api.patch(f"/orders/{order['id']}", json={"status": status})
+    assert response.status_code == 409, response.text
+    assert response.json() == {"detail": f"order {order['id']} was deleted meanwhile"}
+
+
+def test_an_item_for_an_order_deleted_meanwhile_is_404(
+    api: TestClient, meanwhile: Meanwhile
+) -> None:
+    order = new_order(api, new_user(api)["id"])
+    meanwhile("before_flush", delete(Order).where(Order.id == order["id"]))
+    item = {"sku": "PEN", "unit_price": "1.00"}
+    response = api.post(f"/orders/{order['id']}/items", json=item)
+    assert response.status_code == 404, response.text
+    assert response.json() == {"detail": f"order {order['id']} does not exist"}
+
+
+def test_a_row_created_then_deleted_with_its_parent_is_still_201(
+    api: TestClient, meanwhile: Meanwhile
+) -> None:
+    # Committed, then deleted by another client's cascade before the answer is
+    # written: the creation happened, and the answer says what was created.
+    user = new_user(api)
+    meanwhile("after_commit", delete(User).where(User.id == user["id"]))
+    order = new_order(api, user["id"])
+    assert order["user_id"] == user["id"]
+    assert api.get(f"/orders/{order['id']}").status_code == 404
+
+    order = new_order(api, new_user(api, "grace@example.com")["id"])
+    meanwhile("after_commit", delete(Order).where(Order.id == order["id"]))
+    item = new_item(api, order["id"])
+    assert item["order_id"] == order["id"] and item["sku"] == "BOOK-1"
 
 
 def test_ids_and_pages_are_bounded(api: TestClient) -> None:

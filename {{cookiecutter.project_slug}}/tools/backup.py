@@ -1,34 +1,39 @@
 {%- if cookiecutter.database == "mysql" -%}
-"""Back up the database named by DATABASE_URL before a deploy, with mysqldump.
+"""Back up the database named by DATABASE_URL before a deploy, with mysqldump (or
+SQLite's backup API for a SQLite file).
 
 Usage (default directory: backups/):
 
     python -m tools.backup [--output-dir DIR]
 
-Writes one SQL script named after the database and the time, readable by its owner
-alone (restore with `mysql DBNAME < FILE`). The password never reaches the command
-line.
+Writes one file named after the database and the time, readable by its owner alone:
+an SQL script (restore with `mysql DBNAME < FILE`), or a copy of the SQLite file. The
+password never reaches the command line.
 """
 {%- else -%}
-"""Back up the database named by DATABASE_URL before a deploy, with pg_dump.
+"""Back up the database named by DATABASE_URL before a deploy, with pg_dump (or
+SQLite's backup API for a SQLite file).
 
 Usage (default directory: backups/):
 
     python -m tools.backup [--output-dir DIR]
 
-Writes one custom-format dump named after the database and the time, readable by its
-owner alone (restore with pg_restore). The password never reaches the command line.
+Writes one file named after the database and the time, readable by its owner alone:
+a custom-format dump (restore with pg_restore), or a copy of the SQLite file. The
+password never reaches the command line.
 """
 {%- endif %}
 
 import argparse
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 {%- if cookiecutter.database == "mysql" %}
 import tempfile
 {%- endif %}
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -138,6 +143,20 @@ def claim(folder: Path, name: str, suffix: str) -> Path:
         return target
 
 
+def copy_sqlite(url: URL, target: Path) -> None:
+    """Copy a SQLite database with SQLite's own backup API: a consistent copy, commits
+    still in the -wal file included, while the app keeps running."""
+    database = Path(url.database or "")
+    if not database.is_file():
+        raise OSError(f"{database} does not exist")
+    source = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        with closing(sqlite3.connect(target)) as copy:
+            source.backup(copy)
+    finally:
+        source.close()
+
+
 def main(argv: list[str]) -> int:
     """Dump the database; print the file written."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -147,21 +166,29 @@ def main(argv: list[str]) -> int:
         url = database_url()
     except SettingError as exc:
         return fail(str(exc))
-    if url.get_backend_name() != BACKEND:
-        return fail(f"DATABASE_URL is not {BACKEND}: to back up SQLite, copy its file")
+    backend = url.get_backend_name()
     tool = next(filter(None, map(shutil.which, TOOLS)), None)
-    if tool is None:
+    if backend == BACKEND and tool is None:
         return fail(f"{TOOLS[0]} is not installed ({PACKAGE})")
     # A dump holds every row: its folder and file are the owner's alone.
     args.output_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     args.output_dir.chmod(0o700)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    target = claim(args.output_dir, f"{url.database}-{stamp}", SUFFIX)
-    # No timeout: a large database takes as long as it takes; the tools report errors.
-    result = dump(tool, url, target)
-    if result.returncode != 0:
-        target.unlink(missing_ok=True)  # never leave a truncated dump that looks fine
-        return fail(f"{TOOLS[0]} failed; no backup was written", result.returncode)
+    if backend == "sqlite":
+        name = Path(url.database or "").stem
+        target = claim(args.output_dir, f"{name}-{stamp}", ".db")
+        try:
+            copy_sqlite(url, target)
+        except (OSError, sqlite3.Error) as exc:
+            target.unlink(missing_ok=True)
+            return fail(f"the SQLite copy failed ({exc}); no backup was written")
+    else:
+        target = claim(args.output_dir, f"{url.database}-{stamp}", SUFFIX)
+        # No timeout: a large database takes as long as it takes; tools say why.
+        result = dump(tool or TOOLS[0], url, target)
+        if result.returncode != 0:
+            target.unlink(missing_ok=True)  # never leave a truncated dump behind
+            return fail(f"{TOOLS[0]} failed; no backup was written", result.returncode)
     print(f"{target} ({target.stat().st_size} bytes)")
     return 0
 

@@ -2,15 +2,19 @@
 
 Each function takes the session it works in and commits its own change, so a caller
 (a request handler, a script, a test) gets a finished change or an exception:
-`NotFound` when a row it names does not exist, `Conflict` when the database refuses
-the change (a duplicate e-mail address, a row deleted meanwhile). Replace it with your
-own when the example models go.
+`NotFound` when a row it names does not exist (a parent deleted meanwhile included),
+`Conflict` when the database refuses the change (a duplicate e-mail address, a row
+deleted between being read and being changed). A row comes back as it was committed,
+read before the commit: another client may delete it right after. Replace this module
+with your own when the example models go.
 """
 
 from collections.abc import Sequence
 from typing import TypeVar
 
+from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -31,6 +35,7 @@ from .models.examples import (
 # project supports.
 Row = TypeVar("Row", bound=SQLModel)
 EMAIL_TAKEN = "a user with this e-mail address already exists"
+SKU_TAKEN = "the order already has an item with this SKU"
 
 
 # Users ---------------------------------------------------------------------------
@@ -85,7 +90,7 @@ def list_orders(
 def update_order(session: Session, order_id: int, data: OrderUpdate) -> Order:
     order = _get(session, Order, order_id)
     order.sqlmodel_update(data.model_dump(exclude_unset=True))
-    return _save(session, order, Conflict("the order was deleted meanwhile"))
+    return _save(session, order)
 
 
 def delete_order(session: Session, order_id: int) -> None:
@@ -96,9 +101,14 @@ def delete_order(session: Session, order_id: int) -> None:
 
 
 def add_item(session: Session, order_id: int, data: ItemCreate) -> Item:
-    _get(session, Order, order_id)
     item = Item.model_validate(data, update={"order_id": order_id})
-    return _save(session, item, Conflict("the order already has an item with this SKU"))
+    try:
+        return _save(session, item, Conflict(SKU_TAKEN))
+    except Conflict:
+        # Two keys may refuse it: the order's SKUs, or the foreign key when the order
+        # is gone (never there, or deleted meanwhile). Only then is it NotFound.
+        _get(session, Order, order_id)
+        raise
 
 
 def list_items(
@@ -112,7 +122,7 @@ def list_items(
 def update_item(session: Session, item_id: int, data: ItemUpdate) -> Item:
     item = _get(session, Item, item_id)
     item.sqlmodel_update(data.model_dump(exclude_unset=True))
-    return _save(session, item, Conflict("the item was deleted meanwhile"))
+    return _save(session, item)
 
 
 def delete_item(session: Session, item_id: int) -> None:
@@ -129,16 +139,38 @@ def _get(session: Session, model: type[Row], row_id: int) -> Row:  # noqa: UP047
     return row
 
 
-def _save(session: Session, row: Row, refused: Exception) -> Row:  # noqa: UP047
-    """Commit `row`; raise `refused` when a key of the database refuses it."""
+def _save(  # noqa: UP047
+    session: Session, row: Row, refused: Exception | None = None
+) -> Row:
+    """Commit `row` and return it as committed: raise `refused` when a key of the
+    database refuses it, Conflict when another client deleted it since it was read."""
     session.add(row)
     try:
-        session.commit()
+        session.flush()
+        # Read it back (its id, its values as stored) before the commit: once it is
+        # committed, another client may delete it (its parent's cascade too). A locking
+        # read sees the latest commit, as the UPDATE did, on every database (a plain
+        # one may see the snapshot its transaction began with).
+        stored = session.get(
+            type(row),
+            inspect(row).identity,
+            populate_existing=True,
+            with_for_update={"read": True},
+        )
     except IntegrityError:
-        # A unique key or a foreign key refused the row: the caller's data, not a bug.
         session.rollback()
+        if refused is None:
+            raise
+        # A unique key or a foreign key refused the row: the caller's data, not a bug.
         raise refused from None
-    session.refresh(row)
+    except StaleDataError:
+        stored = None  # its UPDATE found no row
+    if stored is None:
+        # Deleted since it was read (with nothing to update, no UPDATE says so).
+        gone = f"{type(row).__name__.lower()} {inspect(row).identity[0]}"
+        session.rollback()
+        raise Conflict(f"{gone} was deleted meanwhile")
+    session.commit()
     return row
 
 

@@ -1,4 +1,9 @@
-"""The application's engine: `Session(get_engine())` (migrations open their own)."""
+"""The application's engine: `Session(get_engine())` (migrations open their own).
+
+Work that reads and then writes takes `Session(writing(get_engine()))`, as the API's
+requests that change rows do: on SQLite their transaction then holds the database's
+one write lock from its start, so no other writer can make it fail halfway.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,12 @@ from sqlalchemy.engine import URL, Connection, Engine
 from sqlmodel import create_engine
 
 from .settings import database_url
+
+# How long a connection waits for SQLite's write lock before giving up ("database is
+# locked", a 503 from the API): writes queue for it one at a time.
+SQLITE_BUSY_TIMEOUT_MS = 5000
+# An execution option of writing(): the transaction will write.
+_WRITES = "writes"
 
 
 def create_db_engine(url: URL | None = None, **kwargs: Any) -> Engine:
@@ -53,17 +64,36 @@ def _mysql_check_failed(context: ExceptionContext) -> IntegrityError | None:
 {%- endif %}
 
 
+def writing(engine: Engine) -> Engine:
+    """`engine` for transactions that write (on SQLite; elsewhere it changes nothing).
+
+    SQLite begins them with BEGIN IMMEDIATE: a transaction that read first and then
+    tried to write would fail ("database is locked") when another connection wrote
+    meanwhile, whatever the busy timeout; holding the write lock from the start, it
+    waits its turn once, at BEGIN. Read-only work keeps a plain BEGIN, and in WAL
+    mode never waits for writers.
+    """
+    return engine.execution_options(**{_WRITES: True})
+
+
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # The same cascades as on PostgreSQL: SQLite enforces foreign keys only when each
     # connection asks. And SQLAlchemy's recipe for real transactions (SAVEPOINTs work):
     # sqlite3 stops managing them and BEGIN comes from _sqlite_begin.
     dbapi_connection.execute("PRAGMA foreign_keys=ON")
     dbapi_connection.isolation_level = None
+    # Concurrent requests: a writer waits for the write lock instead of failing, and
+    # with the WAL journal (the file stays in WAL mode; -wal and -shm files beside it)
+    # readers and the writer never wait for each other.
+    dbapi_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    dbapi_connection.execute("PRAGMA journal_mode=WAL")
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-        connection.exec_driver_sql("BEGIN")
+    options = connection.get_execution_options()
+    if options.get("isolation_level") != "AUTOCOMMIT":
+        immediate = " IMMEDIATE" if options.get(_WRITES) else ""
+        connection.exec_driver_sql(f"BEGIN{immediate}")
 
 
 @cache

@@ -3,18 +3,20 @@
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from ..db import get_engine
+from ..db import get_engine, writing
 
 # The largest id or offset a BIGINT holds: larger ones are refused as invalid input
 # (422), not passed on to the database to overflow there.
 BIGINT_MAX = 2**63 - 1
 PAGE_LIMIT_MAX = 100
+# The methods that change nothing: their sessions never ask for the write lock.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 # Both are async on purpose: FastAPI runs a plain `def` dependency in its thread
@@ -27,10 +29,19 @@ async def database() -> Engine:
 
 
 async def session(
-    engine: Annotated[Engine, Depends(database)],
+    request: Request, engine: Annotated[Engine, Depends(database)]
 ) -> AsyncIterator[Session]:
-    """A session for one request, closed (its connection back in the pool) after it."""
-    db = Session(engine)
+    """A session for one request, closed (its connection back in the pool) after it.
+
+    A request that may change rows works in writing(engine) transactions: on SQLite
+    they wait their turn for the write lock when they begin, not halfway through.
+    Rows stay as committed once their change is (expire_on_commit=False): the answer
+    is built from them without reading them again, so another client deleting them
+    right after the commit cannot fail it.
+    """
+    if request.method not in READ_METHODS:
+        engine = writing(engine)
+    db = Session(engine, expire_on_commit=False)
     try:
         yield db
     finally:

@@ -119,8 +119,13 @@ async def _database_unavailable(_request: Request, exc: Exception) -> JSONRespon
 
 async def _internal_error(_request: Request, exc: Exception) -> JSONResponse:
     # The traceback goes to the server's log (uvicorn prints it); the client learns
-    # nothing about the code, its SQL or its settings.
-    return _error(500, "internal server error")
+    # nothing about the code, its SQL or its settings. Starlette raises the error
+    # again once this answer is sent, and uvicorn then closes the connection: the
+    # answer says so, or a client keeping it alive would send its next request there
+    # and have it reset.
+    response = _error(500, "internal server error")
+    response.headers["Connection"] = "close"
+    return response
 
 
 def install(app: FastAPI) -> None:

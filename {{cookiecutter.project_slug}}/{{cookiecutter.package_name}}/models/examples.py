@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, StringConstraints, WithJsonSchema
+from pydantic import MISSING, BeforeValidator, StringConstraints, WithJsonSchema
 from sqlalchemy import BigInteger, CheckConstraint, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
@@ -30,15 +30,26 @@ OrderStatus = Literal["pending", "paid", "shipped", "cancelled"]
 _TEXT = r"^[^\x00]*$"
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=_TEXT)]
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_TEXT)]
-# One @ between parts without spaces or control characters (spelled out: `\s` means
-# other characters to JSON Schema than to pydantic); kept lowercase, so one address
-# is one user.
-_ADDRESS_PART = r"[^@\x00-\x20\x7f-\x9f]+"
+# One @ between parts without a control character (Unicode's Cc) or any space or line
+# break (its separators: Zs, Zl, Zp, such as U+00A0 and U+2028), spelled out: `\s`
+# means other characters to JSON Schema than to pydantic, and not every regex engine
+# knows `\p{Z}` (Python's re does not).
+_ADDRESS_PART = (
+    r"[^@\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+"
+)
+
+
+def _lowercase(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+# Kept lowercase, so one address is one user. Lowercased before it is checked, as it
+# is stored: lowercasing may lengthen it ("\u0130" becomes two characters) past its
+# column, so an address its schema allows may still be too long (the one exception).
 Email = Annotated[
     str,
-    StringConstraints(
-        max_length=255, pattern=f"^{_ADDRESS_PART}@{_ADDRESS_PART}$", to_lower=True
-    ),
+    BeforeValidator(_lowercase),
+    StringConstraints(max_length=255, pattern=f"^{_ADDRESS_PART}@{_ADDRESS_PART}$"),
 ]
 Quantity = Annotated[int, Field(gt=0, le=1_000_000)]
 # Money travels as a decimal string ("19.99"): a JSON number would pass through
@@ -90,9 +101,10 @@ class UserCreate(UserBase):
     name: Name
 
 
+# What a PATCH leaves out stays as it is; null is no value for a field a row requires.
 class UserUpdate(SQLModel):
-    email: Email | None = None
-    name: Name | None = None
+    email: Email | MISSING = MISSING
+    name: Name | MISSING = MISSING
 
 
 class UserPublic(UserBase):
@@ -142,8 +154,8 @@ class OrderCreate(OrderBase):
 
 
 class OrderUpdate(SQLModel):
-    total: Money | None = None
-    status: OrderStatus | None = None
+    total: Money | MISSING = MISSING
+    status: OrderStatus | MISSING = MISSING
 
 
 class OrderPublic(OrderBase):
@@ -186,8 +198,8 @@ class ItemCreate(ItemBase):
 
 
 class ItemUpdate(SQLModel):
-    quantity: Quantity | None = None
-    unit_price: Money | None = None
+    quantity: Quantity | MISSING = MISSING
+    unit_price: Money | MISSING = MISSING
 
 
 class ItemPublic(ItemBase):
