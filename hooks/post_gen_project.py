@@ -1,10 +1,11 @@
-"""Write the project's first migration: `alembic revision --autogenerate` on a scratch DB.
+"""Lock the project's dependencies (uv.lock), then write its first migration:
+`alembic revision --autogenerate` on a scratch database.
 
 Runs with cookiecutter's own interpreter. When that interpreter has the project's
 packages, Alembic runs right here, in this process; when it lacks them (cookiecutter
-from pipx or uvx), the project's own .venv is made and Alembic runs there. Nothing here
-deletes the project: when the migration cannot be written, the hook says why and how to
-finish, and exits 0.
+from pipx or uvx), the project's own .venv is made from the lock and Alembic runs there.
+Nothing here deletes the project: when a step cannot be done, the hook says why and how
+to finish, and exits 0.
 """
 
 import importlib.util
@@ -15,6 +16,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 # Rendered by cookiecutter; user input arrives as JSON data, never as Python code.
@@ -66,8 +68,9 @@ class HookFailure(Exception):
 def failure_cause(output: str, lines: int = 5) -> str:
     """The lines of a tool's output that say why it failed, joined into one line."""
     text = [line.strip() for line in output.strip().splitlines() if line.strip()]
-    # pip ends with "See above for output" and uv with hints: the cause is the error.
-    errors = [line for line in text if re.match(r"(ERROR|error|FAILED)\b", line)]
+    # pip ends with "See above for output" and uv with hints: the cause is the error
+    # (and, for uv, the chain of causes under it).
+    errors = [line for line in text if re.match(r"(ERROR|error|FAILED|cause:)", line)]
     return " | ".join((errors or text)[-lines:]) or "no output"
 
 
@@ -92,12 +95,6 @@ def has_the_stack() -> bool:
     return all(importlib.util.find_spec(name) for name in NEEDED_MODULES)
 
 
-def required_python() -> tuple[int, int]:
-    """The lowest Python the project supports (the python_version answer)."""
-    major, minor = CONTEXT["python_version"].split(".")[:2]
-    return int(major), int(minor)
-
-
 def venv_python(project: Path) -> Path:
     """The interpreter inside the project's .venv."""
     if os.name == "nt":
@@ -105,36 +102,47 @@ def venv_python(project: Path) -> Path:
     return project / ".venv" / "bin" / "python"
 
 
-def base_python() -> str | None:
-    """A Python without uv's help that satisfies the project's version, if any."""
-    needed = required_python()
-    if sys.version_info[:2] >= needed:
-        return sys.executable
-    return shutil.which("python{}.{}".format(*needed))
+def find_uv(spare: Path) -> str:
+    """uv: on PATH, or in this interpreter, else installed by pip into `spare`."""
+    found = shutil.which("uv")
+    if found:
+        return found
+    if importlib.util.find_spec("uv"):
+        from uv import find_uv_bin
+
+        return str(find_uv_bin())
+    print("Installing uv with pip, to lock the dependencies ...", flush=True)
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(spare), "uv"]
+    run(pip, spare, timeout=INSTALL_TIMEOUT)
+    return str(spare / "bin" / "uv")
 
 
-def bootstrap_venv(project: Path) -> Path:
-    """Create .venv with the project and its dev tools installed; remove it on failure."""
-    needed = "{}.{}".format(*required_python())
-    uv = shutil.which("uv")
-    python = None if uv else base_python()
-    if not uv and python is None:
-        raise HookFailure(
-            f"the project needs Python {needed} or newer and this machine has "
-            f"{sys.version_info.major}.{sys.version_info.minor}; install python{needed} "
-            "(or uv, which can fetch it)"
-        )
-    venv = project / ".venv"
-    tool = "uv" if uv else "venv and pip (a minute or two; faster with uv installed)"
-    print(f"Creating {venv} with Python {needed}+ using {tool} ...", flush=True)
+def write_lock(project: Path, spare: Path) -> str | None:
+    """Write uv.lock; return the uv that did, or None (and say why) when it cannot."""
     try:
-        if uv:
-            run([uv, "venv", "--quiet", "--python", f">={needed}", str(venv)], project)
-            install = [uv, "pip", "install", "--quiet", "--python", str(venv_python(project))]
-        else:
-            run([python, "-m", "venv", str(venv)], project)
-            install = [str(venv_python(project)), "-m", "pip", "install", "--quiet"]
-        run([*install, "-e", ".[dev]"], project, timeout=INSTALL_TIMEOUT)
+        uv = find_uv(spare)
+        run([uv, "lock", "--quiet"], project, timeout=INSTALL_TIMEOUT)
+    except HookFailure as exc:
+        print(
+            f"WARNING: uv.lock was not written: {exc}\n"
+            f"Once the package index is reachable, write it with: cd {shlex.quote(str(project))}"
+            " && make lock",
+            file=sys.stderr,
+        )
+        return None
+    print("Locked the dependencies: uv.lock")
+    return uv
+
+
+def install_from_lock(project: Path, uv: str | None) -> Path:
+    """Create .venv from uv.lock (the project and its dev tools); removed on failure."""
+    if uv is None:
+        raise HookFailure("there is no uv.lock to install from")
+    venv = project / ".venv"
+    print(f"Creating {venv} from uv.lock ...", flush=True)
+    env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv)}
+    try:
+        run([uv, "sync", "--locked", "--quiet"], project, timeout=INSTALL_TIMEOUT, env=env)
     except HookFailure:
         # A half-made environment is worse than none: the printed steps start clean.
         shutil.rmtree(venv, ignore_errors=True)
@@ -171,14 +179,14 @@ def autogenerate_in_venv(project: Path, python: Path) -> None:
     print(output.rstrip())  # what Alembic did, including whether ruff formatted the file
 
 
-def write_first_migration(project: Path) -> Path:
+def write_first_migration(project: Path, uv: str | None) -> Path:
     """Autogenerate the initial revision with whichever interpreter has the stack."""
     if has_the_stack():
         autogenerate_here(project)
     else:
         python = venv_python(project)
         if not python.exists():
-            python = bootstrap_venv(project)
+            python = install_from_lock(project, uv)
         autogenerate_in_venv(project, python)
     written = existing_revisions(project)
     if len(written) != 1:
@@ -193,7 +201,8 @@ def finish_by_hand(project: Path, reason: str) -> None:
         f"\nWARNING: the first migration was not written: {reason}\n"
         "The rest of the project is in place; once that is fixed, finish with:\n\n"
         f"    cd {shlex.quote(str(project))}\n"
-        "    make install\n"
+        + ("" if (project / "uv.lock").exists() else "    make lock\n")
+        + "    make install\n"
         f"    DATABASE_URL={SCRATCH_URL} .venv/{bin_dir}/alembic revision --autogenerate "
         f"-m '{MESSAGE}'\n",
         file=sys.stderr,
@@ -220,17 +229,19 @@ def remove_unwanted_files(project: Path) -> None:
 
 
 def main(project: Path | None = None) -> int:
-    """Write the initial migration unless the project already has one."""
+    """Lock the dependencies, then write the initial migration unless there is one."""
     project = project or Path.cwd()
     remove_unwanted_files(project)
-    if existing_revisions(project):
-        print("migrations/versions already has revisions: no new initial migration written.")
-        return 0
-    try:
-        revision = write_first_migration(project)
-    except HookFailure as exc:
-        finish_by_hand(project, str(exc))
-        return 0
+    with tempfile.TemporaryDirectory() as spare:
+        uv = write_lock(project, Path(spare))
+        if existing_revisions(project):
+            print("migrations/versions already has revisions: no new initial migration written.")
+            return 0
+        try:
+            revision = write_first_migration(project, uv)
+        except HookFailure as exc:
+            finish_by_hand(project, str(exc))
+            return 0
     print(f"Wrote the first migration: {revision.relative_to(project)}")
     return 0
 

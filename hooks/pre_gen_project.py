@@ -79,6 +79,7 @@ DEPENDENCY_IMPORTS = {
     "typing_inspection",
     "tzdata",
     "urllib3",
+    "uv",
     "uvicorn",
     "uvloop",
     "watchfiles",

@@ -12,7 +12,7 @@ import psycopg2
 import pymysql
 import pytest
 
-from .helpers import UV, Baked, bake, fresh_mysql_database, mysql_connect, run
+from .helpers import Baked, bake, fresh_mysql_database, mysql_connect, run
 
 # The server the PostgreSQL tests create their databases on (trust auth here and in CI).
 ADMIN_URL = os.environ.get(
@@ -139,20 +139,10 @@ def mysql_project(baked_mysql: Baked, tmp_path: Path) -> Baked:
 
 @pytest.fixture(scope="session")
 def cookiecutter_alone(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A virtual environment with cookiecutter and nothing of the project's stack."""
+    """The README's first command: a venv (with pip) holding cookiecutter alone."""
     venv = tmp_path_factory.mktemp("cookiecutter-alone") / "venv"
-    run([UV, "venv", "--quiet", "--python", sys.executable, str(venv)])
-    run(
-        [
-            UV,
-            "pip",
-            "install",
-            "--quiet",
-            "--python",
-            str(venv / "bin/python"),
-            "cookiecutter==2.7.1",
-        ]
-    )
+    run([sys.executable, "-m", "venv", str(venv)])
+    run([str(venv / "bin/python"), "-m", "pip", "install", "--quiet", "cookiecutter==2.7.1"])
     lacking = run([str(venv / "bin/python"), "-c", "import sqlmodel"], check=False)
     assert lacking.returncode != 0
     return venv

@@ -246,7 +246,7 @@ def test_a_project_carries_no_code_for_a_server_it_did_not_choose(
 def test_pyproject_declares_the_stack(baked: Baked, answers: dict[str, str]) -> None:
     pyproject = tomllib.loads((baked.path / "pyproject.toml").read_text())
     runtime = " ".join(pyproject["project"]["dependencies"])
-    dev = " ".join(pyproject["project"]["optional-dependencies"]["dev"])
+    dev = " ".join(pyproject["dependency-groups"]["dev"])
     for package in ("sqlmodel", "alembic", "python-dotenv"):
         assert package in runtime
     # One database driver: the chosen server's (a SQLite project's CI runs its tests on
@@ -260,6 +260,23 @@ def test_pyproject_declares_the_stack(baked: Baked, answers: dict[str, str]) -> 
     with_api = answers.get("include_api", "y") == "y"
     assert ("fastapi" in runtime and "uvicorn" in runtime) is with_api
     assert ("httpx" in dev) is with_api
+
+
+def test_the_lock_holds_what_was_chosen_and_is_fresh(baked: Baked, answers: dict[str, str]) -> None:
+    lock = tomllib.loads((baked.path / "uv.lock").read_text())
+    locked = {package["name"]: package for package in lock["package"]}
+    database = answers.get("database", "sqlite")
+    assert ("pymysql" in locked) is (database == "mysql")
+    assert ("psycopg2-binary" in locked) is (database != "mysql")
+    assert ("fastapi" in locked) is (answers.get("include_api", "y") == "y")
+    assert {"sqlmodel", "alembic", "pytest", "uv"} <= set(locked)
+    assert lock["requires-python"] == f">={answers.get('python_version', '3.11')}"
+    for package in locked.values():
+        if "registry" in package["source"]:  # every file from the index has its hash
+            files = [*package.get("wheels", []), *filter(None, [package.get("sdist")])]
+            assert files and all(file["hash"].startswith("sha256:") for file in files)
+    # In step with pyproject.toml, checked without the package index.
+    run([str(UV), "lock", "--check", "--offline"], cwd=baked.path)
 
 
 API_WORDS = ("fastapi", "uvicorn", "make run", "/health/ready")

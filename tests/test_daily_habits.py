@@ -98,7 +98,8 @@ def readme_bake(
     cookiecutter_alone: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Baked, subprocess.CompletedProcess]:
     """The project as the README's first command makes it: cookiecutter alone in its
-    environment and no uv, so the hook builds the project's .venv with venv + pip."""
+    environment and no uv on PATH, so the hook installs uv with pip, writes uv.lock and
+    builds the project's .venv from it."""
     output = tmp_path_factory.mktemp("installed")
     result = bake_alone(cookiecutter_alone, output, f"{cookiecutter_alone / 'bin'}:{SYSTEM_PATH}")
     assert result.returncode == 0, result.stderr
@@ -112,11 +113,13 @@ def installed(readme_bake: tuple[Baked, subprocess.CompletedProcess]) -> Baked:
     return readme_bake[0]
 
 
-def test_the_readme_bake_builds_the_project_venv_with_pip(
+def test_the_readme_bake_builds_the_project_venv_from_its_lock(
     readme_bake: tuple[Baked, subprocess.CompletedProcess],
 ) -> None:
     project, result = readme_bake
-    assert "using venv and pip (a minute or two" in result.stdout
+    assert "Installing uv with pip" in result.stdout
+    assert "Locked the dependencies: uv.lock" in result.stdout
+    assert f"Creating {project.path / '.venv'} from uv.lock" in result.stdout
     assert len(project.versions) == 1
     assert_project_works_in_its_venv(project.path)
 
@@ -274,7 +277,7 @@ def test_workflow_runs_lint_tests_on_both_databases_and_the_drift_check(
     assert set(triggers) == {"push", "pull_request"}
     assert flow["env"]["PYTHON_VERSION"] == "3.11"
     jobs = flow["jobs"]
-    assert set(jobs) == {"lint", "test", "drift", "template"}
+    assert set(jobs) == {"lint", "test", "drift", "image", "template"}
     # cruft check is opt-in: a private template location must not fail every build.
     assert jobs["template"]["if"] == "${{ vars.CRUFT_CHECK == 'true' }}"
 
@@ -295,11 +298,17 @@ def test_workflow_runs_lint_tests_on_both_databases_and_the_drift_check(
         assert target.password == service["env"]["POSTGRES_PASSWORD"]
         assert target.database == service["env"]["POSTGRES_DB"]
 
-    for job in jobs.values():
+    for name, job in jobs.items():
         steps = job["steps"]
         assert steps[0]["uses"].startswith("actions/checkout@")
+        if name == "image":  # Docker builds it: no Python on the runner
+            continue
         assert steps[1]["uses"].startswith("actions/setup-python@")
         assert steps[1]["with"]["python-version"] == "${{ env.PYTHON_VERSION }}"
+        # uv for make install, which installs from uv.lock (its cache keyed on the lock)
+        assert steps[2]["uses"].startswith("astral-sh/setup-uv@")
+        assert steps[2]["with"]["cache-dependency-glob"] == "uv.lock"
+        assert steps[3]["run"] == "make install"
 
 
 def test_workflow_python_is_the_projects_lowest(tmp_path: Path) -> None:
@@ -308,10 +317,12 @@ def test_workflow_python_is_the_projects_lowest(tmp_path: Path) -> None:
 
 
 def test_every_workflow_step_runs_make_targets_that_exist(baked_sqlite: Baked) -> None:
+    # The image job's steps are Docker's and curl's (run here in the Dockerfile's test).
     targets = set(makefile_targets(baked_sqlite.path))
     commands = [
         line
-        for job in workflow(baked_sqlite)["jobs"].values()
+        for name, job in workflow(baked_sqlite)["jobs"].items()
+        if name != "image"
         for step in job["steps"]
         for line in step.get("run", "").splitlines()
     ]
@@ -501,21 +512,37 @@ def test_dockerfile_and_compose_commands_work_outside_docker(
     venv = tmp_path / "venv"
     uv_dir = uv_only_path(tmp_path / "uv")  # the image copies uv into /bin
     env = {
-        name: value.replace(image_env["VIRTUAL_ENV"], str(venv)).replace(
+        name: value.replace(image_env["UV_PROJECT_ENVIRONMENT"], str(venv)).replace(
             "$PATH", f"{uv_dir}:{SYSTEM_PATH}"
         )
         for name, value in image_env.items()
     }
     assert env["PATH"].startswith(f"{venv}/bin:")
 
-    commands = [
-        re.sub(r"^(--\S+\s+)*", "", arguments)  # RUN --mount=... options are Docker's
-        for instruction, arguments in steps
-        if instruction == "RUN"
-    ]
-    assert len(commands) == 2 and all(command.startswith("uv ") for command in commands)
-    for command in commands:
-        run(["sh", "-c", command], cwd=context, **env)
+    # The build's COPY and RUN steps, in order, in a folder standing for WORKDIR /app:
+    # the dependencies install from pyproject.toml and uv.lock alone.
+    workdir = tmp_path / "workdir"
+    workdir.mkdir()
+    runs = 0
+    for instruction, arguments in steps:
+        if instruction == "COPY" and not arguments.startswith("--from="):
+            *sources, _ = arguments.split()
+            for source in sources:
+                if source == ".":
+                    shutil.copytree(context, workdir, dirs_exist_ok=True)
+                else:
+                    shutil.copy(context / source, workdir / source)
+        elif instruction == "RUN":
+            command = re.sub(r"^(--\S+\s+)*", "", arguments)  # --mount=... is Docker's
+            assert command.startswith("uv sync --locked --no-dev"), command
+            run(["sh", "-c", command], cwd=workdir, **env)
+            runs += 1
+    assert runs == 2
+    context = workdir
+    # The image holds the locked runtime packages and none of the developer's tools.
+    lacking = run([str(venv / "bin/python"), "-c", "import pytest"], check=False, **env)
+    assert lacking.returncode != 0
+    run([str(venv / "bin/python"), "-c", f"import fastapi, psycopg2, {project.package}"])
 
     services = compose(project)["services"]
     migrate = services["migrate"]["command"]
@@ -548,6 +575,14 @@ def test_dockerfile_and_compose_commands_work_outside_docker(
         run(check[1:], cwd=context, **env)
         assert server.call("GET", "/users")[0] == 401
         assert server.call("GET", "/users", token=token) == (200, [])
+        # CI's image job asks the same questions with curl, once compose is up.
+        asked = [step["run"] for step in workflow(project)["jobs"]["image"]["steps"][2:4]]
+        answers = []
+        for command in asked:  # curl --fail-with-body: an answer that is not 2xx fails
+            assert "127.0.0.1:8000/" in command
+            local = command.replace(":8000/", f":{port}/")
+            answers.append(json.loads(run(["sh", "-c", local], API_TOKENS=token).stdout))
+        assert answers[1] == []  # /users, with the token the job hands compose
     finally:
         log = server.stop()
     assert token not in log

@@ -309,32 +309,36 @@ def test_hooks_import_the_standard_library_only_at_top_level() -> None:
         assert top <= set(sys.stdlib_module_names), (hook.name, top)
 
 
-def test_a_python_this_machine_lacks_is_named_at_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def unreachable_index(monkeypatch: pytest.MonkeyPatch, cache: Path) -> None:
+    """No package index: every request goes to a closed port, and uv's cache is empty."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    monkeypatch.setenv("UV_CACHE_DIR", str(cache))
+    monkeypatch.setenv("UV_HTTP_RETRIES", "0")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+
+
+def test_without_an_index_the_lock_is_left_for_make_lock_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    hook = render_hook("post_gen_project", tmp_path, python_version="3.13")
-    if sys.version_info >= (3, 13):
-        pytest.skip("this interpreter already satisfies 3.13")
-    # Neither uv nor python3.13 on PATH: nothing can make a 3.13 environment.
-    empty = tmp_path / "bin"
-    empty.mkdir()
-    monkeypatch.setenv("PATH", str(empty))
+    hook = render_hook("post_gen_project", tmp_path)
     project = tmp_path / "project"
     project.mkdir()
-    start = time.monotonic()
-    with pytest.raises(hook.HookFailure) as failure:
-        hook.bootstrap_venv(project)
-    assert time.monotonic() - start < 5
-    message = str(failure.value)
-    assert "needs Python 3.13 or newer" in message and "install python3.13" in message
-    assert not (project / ".venv").exists()
-
-
-def test_python_version_is_read_from_the_answer(tmp_path: Path) -> None:
-    assert render_hook("post_gen_project", tmp_path, python_version="3.12").required_python() == (
-        3,
-        12,
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "p"\nversion = "0"\ndependencies = ["sqlmodel"]\n'
     )
+    unreachable_index(monkeypatch, tmp_path / "empty-cache")
+    start = time.monotonic()
+    assert hook.write_lock(project, tmp_path / "spare") is None
+    assert time.monotonic() - start < 60
+    assert not (project / "uv.lock").exists()
+    warning, advice = capsys.readouterr().err.strip().splitlines()
+    assert warning.startswith("WARNING: uv.lock was not written: ") and "error" in warning
+    assert advice.endswith(f"cd {project} && make lock")
+    # The migration's own steps then start with `make lock`.
+    hook.finish_by_hand(project, "there is no uv.lock to install from")
+    steps = capsys.readouterr().err
+    assert steps.index("make lock") < steps.index("make install")
 
 
 def test_finish_by_hand_names_the_cause_and_the_commands(

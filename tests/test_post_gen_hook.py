@@ -53,11 +53,12 @@ def test_without_network_keeps_the_project_and_says_how_to_finish(
     assert (project / "alembic.ini").is_file() and (project / "pyproject.toml").is_file()
     assert not (project / ".venv").exists()  # no half-made environment left behind
     assert list((project / "migrations/versions").glob("*.py")) == []
-    assert f"cd {project}" in result.stderr and "make install" in result.stderr
+    assert not (project / "uv.lock").exists()
+    assert f"cd {project}\n    make lock\n    make install\n" in result.stderr
     assert "revision --autogenerate -m 'initial schema'" in result.stderr
-    # The cause itself, not pip's "See above for output".
-    (reason,) = [line for line in result.stderr.splitlines() if "not written:" in line]
-    assert "ERROR:" in reason and "See above" not in reason, reason
+    # The cause itself (pip could not install uv), not pip's "See above for output".
+    (reason,) = [line for line in result.stderr.splitlines() if "uv.lock was not written:" in line]
+    assert "ERROR:" in reason and "uv" in reason and "See above" not in reason, reason
 
 
 def test_rebaking_does_not_write_a_second_initial_migration(tmp_path: Path) -> None:
