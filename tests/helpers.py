@@ -34,6 +34,9 @@ UV = str(BIN / "uv")
 TIMEOUT = 300
 # PATH without the test venv's bin: what a machine with only the system's tools has.
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
+# The tables a migrated database keeps whatever its models: Alembic's, and the phase
+# of each applied revision (migrations/phases.py).
+BOOKKEEPING = {"alembic_version", "alembic_phases"}
 # How the worked examples in docs/examples/ leave down_revision for the user to set.
 EXAMPLE_DOWN_REVISION = (
     "down_revision: str | Sequence[str] | None = None  # set to your current head"

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.schema import DefaultClause
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from migrations.phases import TABLE as PHASES_TABLE
 from migrations.safety import SERVER, backend, compares
 
 log = logging.getLogger("alembic.env")
@@ -43,7 +44,7 @@ def excluded_tables(config: Config) -> list[str]:
 
 def include_object_filter(patterns: Iterable[str]) -> Callable[..., bool]:
     """An autogenerate `include_object` hook that skips the excluded tables."""
-    patterns = ["alembic_version", *patterns]
+    patterns = ["alembic_version", PHASES_TABLE, *patterns]
 
     def include_object(obj: Any, name: str | None, type_: str, *_: Any) -> bool:
         table = name if type_ == "table" else getattr(obj, "table", None)

@@ -11,7 +11,7 @@ from alembic import context
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
-from migrations import safety
+from migrations import phases, safety
 from migrations.limits import MigrationLimits
 
 config = context.config
@@ -36,8 +36,13 @@ def target_metadata() -> MetaData:
 def options(dialect_name: str) -> dict[str, Any]:
     """context.configure's options: every run's, and comparing the models."""
     # Batch mode: SQLite rebuilds a table where others ALTER it, so a revision runs on
-    # every database. Each revision commits alone: a failure keeps those before it.
-    every: dict[str, Any] = {"render_as_batch": True, "transaction_per_migration": True}
+    # every database. Each revision commits alone: a failure keeps those before it,
+    # and alembic_phases records its phase with it (what older releases may serve).
+    every: dict[str, Any] = {
+        "render_as_batch": True,
+        "transaction_per_migration": True,
+        "on_version_apply": phases.record,
+    }
     if not safety.needs_models():
         return every
     from migrations import autogenerate  # never on a deploy's upgrade

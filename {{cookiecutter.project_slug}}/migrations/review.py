@@ -11,6 +11,7 @@
   dropped explicitly when the revision was written against another backend
   (alembic-postgresql-enum does that on PostgreSQL). A downgrade that drops a table
   leaves its indexes to go with it.
+- Its phase (migrations/phases.py): contract when it takes something away, else expand.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.schema import DefaultClause
 from sqlalchemy.types import TypeDecorator
 
-from migrations import dependency_order
+from migrations import dependency_order, phases
 
 log = logging.getLogger("alembic.env")
 
@@ -85,6 +86,9 @@ def review_revision(
     context: MigrationContext, _revision: Any, directives: list[ops.MigrationScript]
 ) -> None:
     """Alembic's process_revision_directives hook (see the module docstring)."""
+    # script.py.mako writes the phase; a revision with no operations is an expand.
+    attributes = context.config.attributes if context.config else {}
+    attributes["phase"] = "expand"
     if not directives:
         return
     script = directives[0]
@@ -120,6 +124,9 @@ def review_revision(
         _generic_alterations(downgrade.ops)
         if not native_enums:
             _drop_enum_types(downgrade.ops, metadata)
+    lists = zip(script.upgrade_ops_list, script.downgrade_ops_list, strict=True)
+    if any(phases.classify(up, down) == "contract" for up, down in lists):
+        attributes["phase"] = "contract"
 
 
 def _uses_enum_operations(script: ops.MigrationScript) -> bool:

@@ -81,19 +81,24 @@ def compares() -> bool:
     )
 
 
+def connect(url: URL) -> Connection:
+    """A connection to `url`, on an engine of its own; one line when there is none."""
+    engine = create_engine(url, poolclass=pool.NullPool)
+    backend(engine.dialect.name).prepare_engine(engine)
+    try:
+        return engine.connect()
+    except DBAPIError as exc:  # unreachable, refused, or an invalid connection option
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        raise CommandError(f"cannot connect to {describe(url)}: {reason}") from None
+
+
 @contextmanager
 def one_run_at_a_time(
     url: URL, project: str, limits: MigrationLimits
 ) -> Iterator[Connection]:
     """A connection to `url` that holds this project's migration lock while in use."""
-    engine = create_engine(url, poolclass=pool.NullPool)
-    database = backend(engine.dialect.name)
-    database.prepare_engine(engine)
-    try:
-        connection = engine.connect()
-    except DBAPIError as exc:  # unreachable, refused, or an invalid connection option
-        reason = str(exc.orig or exc).strip().splitlines()[0]
-        raise CommandError(f"cannot connect to {describe(url)}: {reason}") from None
+    connection = connect(url)
+    database = backend(connection.dialect.name)
     with connection, database.one_run_at_a_time(connection, url, project, limits):
         yield connection
 

@@ -1,4 +1,6 @@
-"""Readiness knows the schema: 200 only when the database is at the head revision.
+"""Readiness knows the schema: 200 when the database is at the head revision, or ahead
+of it by expand revisions only (a rolling deploy); 503 when it is behind, or when a
+contract revision this release does not know has run.
 
 These hold for any models: keep them when the examples go.
 """
@@ -64,6 +66,48 @@ def test_not_ready_at_another_revision(tmp_path: Path) -> None:
     status, body = probe(engine)
     assert status == 503
     assert body["current"] == "0123abcd" and body["expected"] == the_head()
+
+
+def database_ahead(path: Path, *newer: tuple[str, str]) -> Engine:
+    """A database where the (revision, phase) pairs ran after this code's head."""
+    engine = create_engine(f"sqlite:///{path}")
+    down = the_head()
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE alembic_version (version_num TEXT)"))
+        connection.execute(
+            text(
+                "CREATE TABLE alembic_phases (revision TEXT, down_revision TEXT, "
+                "phase TEXT)"
+            )
+        )
+        connection.execute(
+            text("INSERT INTO alembic_version VALUES (:r)"), {"r": newer[-1][0]}
+        )
+        for revision, phase in newer:
+            connection.execute(
+                text("INSERT INTO alembic_phases VALUES (:r, :d, :p)"),
+                {"r": revision, "d": down, "p": phase},
+            )
+            down = revision
+    return engine
+
+
+def test_ready_while_only_expand_revisions_are_ahead(tmp_path: Path) -> None:
+    engine = database_ahead(
+        tmp_path / "ahead.db", ("aaaa1111", "expand"), ("bbbb2222", "expand")
+    )
+    status, body = probe(engine)
+    assert status == 200, body
+    assert "by 2 expand revision(s)" in str(body["detail"])
+
+
+def test_not_ready_once_a_contract_revision_ran(tmp_path: Path) -> None:
+    engine = database_ahead(
+        tmp_path / "gone.db", ("aaaa1111", "expand"), ("bbbb2222", "contract")
+    )
+    status, body = probe(engine)
+    assert status == 503
+    assert str(body["detail"]).startswith("contract revision bbbb2222 ran")
 
 
 def test_not_ready_when_the_database_does_not_answer() -> None:

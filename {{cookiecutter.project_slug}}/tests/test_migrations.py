@@ -28,14 +28,18 @@ def table_names(engine: Engine) -> set[str]:
     return set(inspect(engine).get_table_names())
 
 
-def test_downgrade_to_base_leaves_only_alembic_version(alembic_engine: Engine) -> None:
+# What Alembic and migrations/phases.py keep about the runs themselves.
+BOOKKEEPING = {"alembic_version", "alembic_phases"}
+
+
+def test_downgrade_to_base_leaves_only_the_bookkeeping(alembic_engine: Engine) -> None:
     config = make_alembic_config(alembic_engine)
     command.upgrade(config, "head")
     built = table_names(alembic_engine)
-    assert built > {"alembic_version"}
+    assert built > BOOKKEEPING
 
     command.downgrade(config, "base")
-    assert table_names(alembic_engine) == {"alembic_version"}
+    assert table_names(alembic_engine) == BOOKKEEPING
 
     command.upgrade(config, "head")
     assert table_names(alembic_engine) == built
@@ -78,6 +82,15 @@ def test_head_file_records_the_one_head(capsys: pytest.CaptureFixture[str]) -> N
     from tools import migration_head
 
     assert migration_head.check() == 0, capsys.readouterr().err
+
+
+def test_each_revision_declares_the_phase_it_is(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # An expand revision must leave the previous release working (docs/deploying.md).
+    from migrations import phases
+
+    assert phases.main(["review"]) == 0, capsys.readouterr().err
 
 
 def test_datetime_defaults_are_timezone_aware() -> None:

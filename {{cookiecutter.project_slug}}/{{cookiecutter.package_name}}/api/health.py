@@ -1,13 +1,16 @@
 """Probes for an orchestrator: is the process up, and may it take traffic?
 
-Ready means the database answers and is at the migrations' head revision, so no
-replica serves on a schema that is behind (or ahead of) its code. The head comes from
-migrations/head.txt, read once when the app is made: a probe costs one small query,
+Ready means the database answers and is at the migrations' head revision, or ahead of
+it by expand revisions only (a rolling deploy: the new release's additions are in, and
+this release still works on them). It is not ready when the database is behind its
+code, or when a contract revision it does not know has run. The head comes from
+migrations/head.txt, read once when the app is made; what ran after it comes from the
+table alembic_phases, which each migration run keeps: a probe costs two small queries,
 never a load of the migration history.
 """
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
@@ -20,6 +23,7 @@ from .deps import DatabaseDep
 
 HEAD_FILE = PROJECT_ROOT / "migrations" / "head.txt"
 VERSION_TABLE = "alembic_version"
+PHASES_TABLE = "alembic_phases"  # kept by migrations/phases.py
 
 router = APIRouter(prefix="/health", tags=["health"])
 
@@ -52,18 +56,53 @@ def head_revision(head_file: Path = HEAD_FILE) -> str:
     return revisions[0]
 
 
-def database_revision(engine: Engine) -> str | None:
-    """The revision in alembic_version; None when no migration ever ran there."""
+def read_table(engine: Engine, table: str, columns: str) -> list[Any]:
+    """The rows of one of Alembic's tables; none when no migration ever made it."""
     with engine.connect() as connection:
         try:
-            rows = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))
-            revisions = sorted(rows.scalars())
+            return list(connection.execute(text(f"SELECT {columns} FROM {table}")))
         except DBAPIError:
             connection.rollback()
-            if inspect(connection).has_table(VERSION_TABLE):
+            if inspect(connection).has_table(table):
                 raise
-            return None
+            return []
+
+
+def database_revision(engine: Engine) -> str | None:
+    """The revision in alembic_version; None when no migration ever ran there."""
+    revisions = sorted(
+        row[0] for row in read_table(engine, VERSION_TABLE, "version_num")
+    )
     return ",".join(revisions) or None
+
+
+def compatible(engine: Engine, current: str, expected: str) -> tuple[bool, str]:
+    """Whether code written for `expected` may serve a database at `current`, and
+    why: walk back from `current` through the revisions that ran after `expected`."""
+    ran = {
+        revision: (down, phase)
+        for revision, down, phase in read_table(
+            engine, PHASES_TABLE, "revision, down_revision, phase"
+        )
+    }
+    newer: list[tuple[str, str]] = []
+    revision: str = current  # then each one's down_revision (None at the base)
+    while revision != expected:
+        if revision not in ran or len(newer) > len(ran):  # behind, or not our history
+            return False, f"the database is at {current}, not at the head {expected}"
+        down, phase = ran[revision]
+        newer.append((revision, phase))
+        revision = down
+    contracts = [revision for revision, phase in newer if phase != "expand"]
+    if contracts:
+        return False, (
+            f"contract revision {contracts[-1]} ran after this release's head "
+            f"{expected}: this release is older than the schema"
+        )
+    return True, (
+        f"ahead of the head {expected} by {len(newer)} expand revision(s), "
+        "which this release works on"
+    )
 
 
 @router.get("/live")
@@ -77,7 +116,7 @@ NOT_READY = {"model": Readiness, "description": "Not ready; the body says why"}
 
 @router.get("/ready", responses={503: NOT_READY})
 def ready(request: Request, response: Response, engine: DatabaseDep) -> Readiness:
-    """200 when the database answers and is at the head revision, else 503 and why."""
+    """200 when the database answers and suits this release's head, else 503 and why."""
     expected: str = request.app.state.head_revision
     try:
         current = database_revision(engine)
@@ -89,16 +128,20 @@ def ready(request: Request, response: Response, engine: DatabaseDep) -> Readines
             expected=expected,
             detail="the database does not answer",
         )
-    if current != expected:
+    if current is None:
+        ok, detail = False, "no migration has run: alembic upgrade head"
+    elif current == expected:
+        ok, detail = True, "at head"
+    else:
+        try:
+            ok, detail = compatible(engine, current, expected)
+        except DBAPIError:
+            ok, detail = False, "the database does not answer"
+    if not ok:
         response.status_code = 503
-        detail = (
-            "no migration has run: alembic upgrade head"
-            if current is None
-            else f"the database is at {current}, not at the head {expected}"
-        )
-        return Readiness(
-            status="not ready", current=current, expected=expected, detail=detail
-        )
     return Readiness(
-        status="ready", current=current, expected=expected, detail="at head"
+        status="ready" if ok else "not ready",
+        current=current,
+        expected=expected,
+        detail=detail,
     )

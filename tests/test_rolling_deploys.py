@@ -1,0 +1,209 @@
+"""Expand and contract: each revision's phase, written by autogenerate and checked by
+`make check`; alembic_phases kept by every run; readiness that lets the previous release
+serve while only expand revisions are ahead of it; `make migrate-expand` and
+`make migrate-contract` for a rolling deploy.
+
+The classifier is tested in place (migrations/phases.py loaded from the template, no
+bake); the rest through the real CLIs on a baked project and real servers."""
+
+import importlib.util
+import shutil
+import sys
+import textwrap
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from .helpers import (
+    SYSTEM_PATH,
+    TEMPLATE,
+    Baked,
+    make_run,
+    mysql_connect,
+    postgres_rows,
+    run,
+)
+
+PHASES = TEMPLATE / "{{cookiecutter.project_slug}}" / "migrations" / "phases.py"
+
+
+@pytest.fixture(scope="module")
+def phases() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("template_phases", PHASES)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def revision(upgrade: str, downgrade: str = "pass", header: str = 'phase = "expand"\n') -> str:
+    body = "".join(
+        f"def {name}() -> None:\n{textwrap.indent(textwrap.dedent(code).strip(), '    ')}\n\n"
+        for name, code in (("upgrade", upgrade), ("downgrade", downgrade))
+    )
+    return f"from alembic import op\nimport sqlalchemy as sa\n{header}\n{body}"
+
+
+EXPAND = {
+    "a nullable column": "op.add_column('users', sa.Column('bio', sa.Text(), nullable=True))",
+    "a NOT NULL column with a server default": (
+        "op.add_column('users', sa.Column('n', sa.Integer(), nullable=False, server_default='0'))"
+    ),
+    "a table": "op.create_table('notes', sa.Column('id', sa.Integer(), primary_key=True))",
+    "an index": "op.create_index('ix_users_bio', 'users', ['bio'])",
+    "a column made nullable": """
+        with op.batch_alter_table('users') as batch_op:
+            batch_op.alter_column('bio', existing_type=sa.Text(), nullable=True)
+    """,
+    "a server default changed": "op.alter_column('users', 'n', server_default='1')",
+    "an enum value added": (
+        "op.sync_enum_values(enum_schema='public', enum_name='status', "
+        "new_values=['new', 'paid', 'sent'], affected_columns=[])"
+    ),
+}
+CONTRACT = {
+    "a dropped column": "op.drop_column('users', 'bio')",
+    "a dropped column in batch mode": """
+        with op.batch_alter_table('users') as batch_op:
+            batch_op.drop_column('bio')
+    """,
+    "a dropped table": "op.drop_table('notes')",
+    "a dropped index": "op.drop_index('ix_users_bio', table_name='users')",
+    "a dropped constraint": "op.drop_constraint('uq_users_email', 'users')",
+    "a renamed table": "op.rename_table('notes', 'memos')",
+    "a renamed column": "op.alter_column('users', 'bio', new_column_name='about')",
+    "SET NOT NULL": "op.alter_column('users', 'bio', existing_type=sa.Text(), nullable=False)",
+    "a new type": "op.alter_column('users', 'bio', type_=sa.String(80))",
+    "a NOT NULL column without a default": (
+        "op.add_column('users', sa.Column('n', sa.Integer(), nullable=False))"
+    ),
+}
+
+
+@pytest.mark.parametrize("case", EXPAND)
+def test_additions_are_expand(phases: ModuleType, case: str) -> None:
+    downgrade = (
+        "op.sync_enum_values(enum_schema='public', enum_name='status', "
+        "new_values=['new', 'paid'], affected_columns=[])"
+        if "enum" in case
+        else "pass"
+    )
+    assert phases.contract_work(revision(EXPAND[case], downgrade)) == []
+
+
+@pytest.mark.parametrize("case", CONTRACT)
+def test_what_takes_away_or_narrows_is_contract(phases: ModuleType, case: str) -> None:
+    (work,) = phases.contract_work(revision(CONTRACT[case]))
+    assert work.split("(")[0].split(".")[-1] in CONTRACT[case]
+
+
+def test_an_enum_value_removed_is_contract(phases: ModuleType) -> None:
+    sync = (
+        "op.sync_enum_values(enum_schema='public', enum_name='status', "
+        "new_values={}, affected_columns=[])"
+    )
+    source = revision(sync.format("['new']"), sync.format("['new', 'paid']"))
+    assert phases.contract_work(source) == ["removes enum value 'paid' of status"]
+
+
+def test_the_review_names_the_operation_and_the_fix_in_one_line(
+    phases: ModuleType, tmp_path: Path
+) -> None:
+    path = tmp_path / "0002_drop_bio.py"
+    path.write_text(revision(CONTRACT["a dropped column"] + "\nop.drop_table('notes')"))
+    (line,) = phases.review(path).splitlines()
+    assert line.startswith("0002_drop_bio.py is marked expand but op.drop_column('users', 'bio')")
+    assert "(and 1 more)" in line and "split it" in line and 'phase = "contract"' in line
+    # Marked as what it is, or reviewed on purpose: nothing to say.
+    for header in ('phase = "contract"\n', 'phase = "expand"\ncontract_reviewed = "no reader"\n'):
+        path.write_text(revision(CONTRACT["a dropped column"], header=header))
+        assert phases.review(path) is None
+
+
+# --- a rolling deploy on PostgreSQL, through the real CLIs -----------------------------
+
+
+def make(project: Path, *args: str, check: bool = True, **env: str):
+    command = ["make", *args, f"PYTHON={sys.executable}"]
+    return run(command, check=check, cwd=project, PATH=SYSTEM_PATH, **env)
+
+
+@pytest.mark.postgres
+def test_a_rolling_deploy_keeps_the_old_release_ready_until_the_contract(
+    baked_postgresql: Baked, postgres_url: str, tmp_path: Path
+) -> None:
+    old = Baked(tmp_path / "old" / baked_postgresql.path.name, baked_postgresql.package)
+    new = Baked(tmp_path / "new" / baked_postgresql.path.name, baked_postgresql.package)
+    for release in (old, new):
+        shutil.copytree(baked_postgresql.path, release.path)
+    database = {"DATABASE_URL": postgres_url}
+    make(old.path, "migrate", **database)
+
+    # The next release, written on a developer's database: a column added (expand),
+    # then a column taken away (contract).
+    dev = {"DATABASE_URL": f"sqlite:///{tmp_path / 'dev.db'}"}
+    make(new.path, "migrate", **dev)
+    new.add_field("User", "nickname: str | None = Field(default=None, max_length=40)")
+    make(new.path, "revision", "m=add nickname", **dev)
+    make(new.path, "migrate", **dev)
+    new.drop_field("User", "nickname")
+    make(new.path, "revision", "m=take it away", **dev)
+    (expand,) = new.path.glob("migrations/versions/*_add_nickname.py")
+    (contract,) = new.path.glob("migrations/versions/*_take_it_away.py")
+    assert 'phase = "expand"' in expand.read_text()
+    assert 'phase = "contract"' in contract.read_text()
+    make(new.path, "check", DRIFT_DATABASE_URL="")
+
+    token = "a-token-for-the-rolling-deploy-test"
+    server = make_run(old, tmp_path / "old.log", API_TOKENS=token, **database)
+    try:
+        # Step 1: only the expand revision runs; the old release keeps serving.
+        done = make(new.path, "migrate-expand", **database)
+        summary = "Expand revisions pending: 1; left for the contract step"
+        assert f"{summary} (alembic upgrade head): 1" in done.stderr
+        status, body = server.call("GET", "/health/ready")
+        assert status == 200 and body["detail"].startswith("ahead of the head"), body
+        assert "by 1 expand revision(s)" in body["detail"]
+        assert server.call("GET", "/users", token=token)[0] == 200
+        # Step 2, once the old release is gone: it would be refused traffic.
+        make(new.path, "migrate-contract", **database)
+        status, body = server.call("GET", "/health/ready")
+        assert status == 503 and body["detail"].startswith("contract revision "), body
+    finally:
+        server.stop()
+    rows = postgres_rows(postgres_url, "SELECT phase FROM alembic_phases ORDER BY phase")
+    assert [phase for (phase,) in rows] == ["contract", "expand", "expand"]
+    # Undone, a revision leaves no record behind.
+    make(new.path, "downgrade", **database)
+    assert len(postgres_rows(postgres_url, "SELECT * FROM alembic_phases")) == 2
+
+
+@pytest.mark.postgres
+def test_a_printed_script_records_the_phases_too(baked_postgresql: Baked) -> None:
+    script = baked_postgresql.alembic(
+        "upgrade", "head", "--sql", DATABASE_URL="postgresql://nobody@127.0.0.1:1/none"
+    ).stdout
+    assert "CREATE TABLE IF NOT EXISTS alembic_phases" in script
+    initial = baked_postgresql.initial_revision()
+    assert f"INSERT INTO alembic_phases (revision, down_revision, phase) VALUES ('{initial}'" in (
+        script
+    )
+
+
+@pytest.mark.mysql
+def test_mysql_records_each_revision_and_forgets_an_undone_one(
+    mysql_project: Baked, mysql_url: str
+) -> None:
+    mysql_project.alembic("upgrade", "head", DATABASE_URL=mysql_url)
+    mysql_project.add_field("User", "nickname: str | None = Field(default=None, max_length=40)")
+    mysql_project.alembic("revision", "--autogenerate", "-m", "nickname", DATABASE_URL=mysql_url)
+    mysql_project.alembic("upgrade", "head", DATABASE_URL=mysql_url)
+    with mysql_connect(mysql_url) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT phase FROM alembic_phases")
+        assert [phase for (phase,) in cursor.fetchall()] == ["expand", "expand"]
+    mysql_project.alembic("downgrade", "-1", DATABASE_URL=mysql_url)
+    with mysql_connect(mysql_url) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT revision FROM alembic_phases")
+        assert [revision for (revision,) in cursor.fetchall()] == [mysql_project.initial_revision()]
