@@ -122,6 +122,8 @@ def package_problem(name: str) -> str | None:
         )
     if keyword.iskeyword(name):
         return f"package_name {name!r} is a Python keyword: {fix}"
+    if name.startswith("__") and name.endswith("__"):
+        return f"package_name {name!r} is a name Python reserves (__name__): {fix}"
     if name != name.lower():
         return f"package_name {name!r} must be lower-case (PEP 8): {fix}"
     if name in PROJECT_FOLDERS:
@@ -135,7 +137,9 @@ def package_problem(name: str) -> str | None:
         )
     if name in STARTUP_IMPORTS:
         return f"package_name {name!r} is a module Python runs whenever it starts: {fix}"
-    if name in sys.stdlib_module_names:
+    # sys.stdlib_module_names leaves out `test`, Python's own test suite, which most
+    # installs carry.
+    if name in sys.stdlib_module_names or name == "test":
         return f"package_name {name!r} would shadow the standard library's {name!r}: {fix}"
     return None
 

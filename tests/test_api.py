@@ -117,11 +117,14 @@ def test_make_run_restarts_when_env_changes_so_a_new_token_takes_effect(
         assert server.call("GET", "/users", token=TOKEN) == (200, [])
         # A client that sends the token in the query string: refused, never logged.
         assert server.call("GET", f"/users?limit=5&access_token={TOKEN}")[0] == 401
+        # Under any other name, or in the path: a client's mistake, masked all the same.
+        assert server.call("GET", f"/users/{TOKEN}?jwt={TOKEN[::-1]}")[0] == 401
     finally:
         log = server.stop()
     assert "WatchFiles detected changes in '.env'. Reloading..." in log
-    assert "/users?limit=5&access_token=*** HTTP/1.1" in log
-    assert TOKEN not in log
+    assert "/users?limit=***&access_token=*** HTTP/1.1" in log
+    assert "/users/***?jwt=*** HTTP/1.1" in log
+    assert TOKEN not in log and TOKEN[::-1] not in log
 
 
 def test_the_entry_point_refuses_bad_settings_in_one_line(project: Baked) -> None:

@@ -170,6 +170,37 @@ def test_an_env_file_that_is_not_utf8_is_one_line(project: Baked) -> None:
     assert ".env cannot be read (it is not UTF-8 text)" in message
 
 
+@pytest.mark.parametrize(
+    "line", ['API_TOKENS="tok-abc', "API_TOKENS tok-abc"], ids=["unclosed-quote", "no-equals"]
+)
+def test_a_line_of_the_env_file_that_cannot_be_parsed_is_one_line(
+    project: Baked, line: str
+) -> None:
+    # Skipped with a warning, it would leave its setting unset: here, the API's tokens.
+    (project.path / ".env").write_text(f"DATABASE_URL=sqlite:///app.db\n{line}\n")
+    result = project.alembic("upgrade", "head", check=False)
+    message = failure_line(result, alone=True)
+    assert ".env, line 2, is not NAME=value" in message and "tok-abc" not in message
+    assert "could not parse" not in result.stdout + result.stderr  # python-dotenv's own
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"DATABASE_URL": "sqlite:///x%00y.db"},
+        {"DATABASE_URL": f"postgresql://app:{SECRET}%00@127.0.0.1:1/app"},
+        {"DATABASE_URL": "postgresql://app@127.0.0.1:1/app", "DATABASE_PASSWORD": "a\x00b"},
+    ],
+    ids=["sqlite-path", "password-in-url", "password-alone"],
+)
+def test_a_nul_character_is_one_line(project: Baked, env: dict[str, str]) -> None:
+    if "\x00" in env.get("DATABASE_PASSWORD", ""):  # no process environment holds one
+        (project.path / ".env").write_text(f"DATABASE_PASSWORD={env.pop('DATABASE_PASSWORD')}\n")
+    result = project.alembic("upgrade", "head", check=False, **env)
+    message = failure_line(result, alone=True)
+    assert "NUL character" in message and SECRET not in result.stdout + result.stderr
+
+
 def test_an_env_file_that_cannot_be_read_is_one_line(project: Baked) -> None:
     # A file whose read fails (root reads any mode, so not a chmod): /proc/self/mem.
     (project.path / ".env").symlink_to("/proc/self/mem")

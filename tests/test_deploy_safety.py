@@ -473,10 +473,30 @@ def test_backup_never_shows_the_password_to_other_users(
         project.alembic("upgrade", "head", DATABASE_URL=url)
         backup = [sys.executable, "-m", "tools.backup", "--output-dir", str(tmp_path / "b")]
         result = run(backup, cwd=project.path, DATABASE_URL=url, PATH=f"{shims}:{SYSTEM_PATH}")
-    assert "tpl_backup@" in seen.read_text()  # the shim ran, with the URI
+        assert "tpl_backup@" in seen.read_text()  # the shim ran, with the URI
+        assert password not in seen.read_text() + result.stdout + result.stderr
+        # As a query parameter, in any case: PASSWORD= too stays off the command line.
+        upper = postgres_url.replace("postgres@", "tpl_backup@", 1) + f"?PASSWORD={password}"
+        result = run(backup, cwd=project.path, DATABASE_URL=upper, PATH=f"{shims}:{SYSTEM_PATH}")
     assert password not in seen.read_text() + result.stdout + result.stderr
-    (dump,) = (tmp_path / "b").glob("*.dump")
-    assert dump.stat().st_size > 0
+    assert len([dump for dump in (tmp_path / "b").glob("*.dump") if dump.stat().st_size]) == 2
+
+
+def test_a_backups_file_stays_in_its_folder_whatever_the_database_is_called(
+    project: Baked, tmp_path: Path
+) -> None:
+    # The file is named after the database, whose name may hold `/` or `..`.
+    claim = (
+        "import sys; from pathlib import Path; from tools.backup import claim; "
+        "print(claim(Path(sys.argv[1]), sys.argv[2], '.dump'))"
+    )
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    for name in ("../../escaped", "a/../../b", "/etc/passwd", "..", ".hidden", ""):
+        made = run([sys.executable, "-c", claim, str(folder), name], cwd=project.path)
+        written = Path(made.stdout.strip())
+        assert written.parent == folder and written.is_file(), (name, written)
+    assert {path.parent for path in tmp_path.rglob("*.dump")} == {folder}
 
 
 def test_a_sqlite_backup_holds_what_the_running_app_committed(

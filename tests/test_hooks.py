@@ -72,6 +72,8 @@ BAD_PACKAGES = {
     "shadows-alembic": ("alembic", ["'alembic'", "shadow", "dependency"]),
     "shadows-sqlmodel": ("sqlmodel", ["'sqlmodel'", "shadow"]),
     "shadows-stdlib": ("email", ["'email'", "standard library"]),
+    "shadows-python-test-suite": ("test", ["'test'", "standard library"]),
+    "dunder": ("__init__", ["'__init__'", "reserves"]),
     "upper-case": ("MyService", ["lower-case"]),
     "non-ascii": ("café", ["identifier"]),
     "migrations-folder": ("migrations", ["'migrations'", "folder"]),

@@ -147,15 +147,17 @@ def test_an_invalid_body_is_422(api: TestClient, path: str, body: Json) -> None:
     assert response.status_code == 422, response.text
 
 
-# Spaces and line breaks of every kind (Unicode's separators), and control characters.
+# Spaces and line breaks of every kind (Unicode's separators), control characters, and
+# the invisible format characters of the Basic Multilingual Plane (U+200B, U+FEFF...).
 NOT_IN_AN_ADDRESS = [
     chr(code)
     for code in range(0x110000)
     if unicodedata.category(chr(code)) in ("Zs", "Zl", "Zp", "Cc")
+    or (unicodedata.category(chr(code)) == "Cf" and code < 0x10000)
 ]
 
 
-def test_no_space_line_break_or_control_character_passes_for_an_address() -> None:
+def test_no_space_line_break_control_or_invisible_character_passes_for_an_address() -> None:
     passed = []
     for character in NOT_IN_AN_ADDRESS:
         for email in (f"a{character}b@example.com", f"ab@exa{character}mple.com"):

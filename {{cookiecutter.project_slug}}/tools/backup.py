@@ -26,6 +26,7 @@ password never reaches the command line.
 
 import argparse
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -92,6 +93,10 @@ BACKEND = "postgresql"
 TOOLS, PACKAGE, SUFFIX = ("pg_dump",), "PostgreSQL client tools", ".dump"
 
 
+# Query parameters that are secrets, and the variables libpq reads them from instead.
+SECRETS = {"password": "PGPASSWORD", "sslpassword": "PGSSLPASSWORD"}
+
+
 def libpq_target(url: URL) -> tuple[str, dict[str, str]]:
     """The connection URI pg_dump gets, and the secrets that go by environment instead.
 
@@ -100,8 +105,10 @@ def libpq_target(url: URL) -> tuple[str, dict[str, str]]:
     from the URL or a query parameter, never reach the command line.
     """
     query = dict(url.query)
-    secrets = {"PGPASSWORD": url.password or query.pop("password", None)}
-    secrets["PGSSLPASSWORD"] = query.pop("sslpassword", None)
+    # Whatever their case: libpq refuses PASSWORD=, but only after ps has shown it.
+    given = {key.lower(): query.pop(key) for key in list(query) if key.lower() in SECRETS}
+    secrets = {variable: given.get(key) for key, variable in SECRETS.items()}
+    secrets["PGPASSWORD"] = url.password or secrets["PGPASSWORD"]
     # A new URL without the password: url.set(password=None) keeps the old one.
     plain = URL.create(
         "postgresql",
@@ -130,8 +137,11 @@ def fail(message: str, code: int = 2) -> int:
 
 
 def claim(folder: Path, name: str, suffix: str) -> Path:
-    """A new file for a dump, its owner's alone; never one another backup took, even
-    in the same second (each file is created at once, or the next name tried)."""
+    """A new file for a dump in `folder`, its owner's alone; never one another backup
+    took, even in the same second (each file is created at once, or the next name
+    tried). `name` comes from the database's name: anything but letters, digits, `.`,
+    `-` and `_` becomes `_`, so the file stays in `folder` whatever the name holds."""
+    name = re.sub(r"[^\w.-]", "_", name).lstrip(".") or "database"
     copy = 1
     while True:
         target = folder / (f"{name}{suffix}" if copy == 1 else f"{name}-{copy}{suffix}")

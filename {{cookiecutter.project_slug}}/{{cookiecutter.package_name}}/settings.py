@@ -9,6 +9,7 @@ deploy.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -78,16 +79,26 @@ def setting(
         return "", name
     # Imported late: a deploy sets the environment and never needs to read .env.
     from dotenv import dotenv_values
+    from dotenv.parser import parse_stream
 
     try:
-        # No ${VAR} expansion: a value (a password, a token) is taken as written.
-        values = dotenv_values(env_file, interpolate=False)
+        text = env_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
         raise SettingError(
             f"{env_file} cannot be read ({reason}): fix or remove it, or set {name} "
             "in the environment"
         ) from None
+    # python-dotenv skips a line it cannot parse, with a warning: a token or URL on it
+    # would be silently unset (an API without tokens). Its number, never its text.
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            raise SettingError(
+                f"{env_file}, line {binding.original.line}, is not NAME=value (an "
+                "unclosed quote?): fix or remove that line"
+            )
+    # No ${VAR} expansion: a value (a password, a token) is taken as written.
+    values = dotenv_values(stream=io.StringIO(text), interpolate=False)
     value = (values.get(name) or "").strip()
     return value, f"{name} (from {env_file})"
 
@@ -106,8 +117,10 @@ def database_url(
         return URL.create("sqlite", database=str(DEFAULT_SQLITE_FILE))
     url = parse_database_url(raw, source)
     # The password on its own, as it is (no percent-encoding): what a secret store or
-    # docker compose hands over, whatever characters it holds.
-    password, _ = setting("DATABASE_PASSWORD", environ, env_file)
+    # docker compose hands over, whatever characters it holds but NUL.
+    password, where = setting("DATABASE_PASSWORD", environ, env_file)
+    if "\x00" in password:
+        raise DatabaseURLError(f"{where} holds a NUL character, which no driver passes on")
     return url.set(password=password) if password else url
 
 
@@ -138,6 +151,15 @@ def parse_database_url(raw: str, source: str = "DATABASE_URL") -> URL:
             f"{source} is malformed (percent-encode special characters in the "
             f"password, e.g. @ as %40); use {_EXAMPLE}"
         ) from None
+    query = [
+        item
+        for value in url.query.values()  # a tuple for a repeated parameter
+        for item in (value if isinstance(value, tuple) else (value,))
+    ]
+    parts = (url.username, url.password, url.host, url.database, *query)
+    if any("\x00" in str(part) for part in parts if part is not None):
+        # Drivers and files refuse it with a traceback; %00 decodes to it.
+        raise DatabaseURLError(f"{source} holds a NUL character (%00): remove it")
     try:
         dialect = url.get_dialect()
     except NoSuchModuleError:

@@ -31,7 +31,7 @@ def create_app(
     app.state.head_revision = health.head_revision(head_file)
     app.state.api_tokens = security.configured_tokens() if tokens is None else tokens
     app.state.api_open = security.open_api_chosen()
-    security.hide_credentials_in_access_log()
+    security.hide_credentials_in_access_log(app.state.api_tokens)
     app.add_middleware(security.BodyGate)
     errors.install(app)
     app.include_router(health.router)

@@ -11,6 +11,7 @@ import ipaddress
 import logging
 import re
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
@@ -33,30 +34,36 @@ _bearer = HTTPBearer(
 )
 
 
-# A query parameter whose name says it carries a credential (?access_token=, a common
-# client mistake): its value never reaches the access log.
-_CREDENTIAL = re.compile(
-    r"([?&][^=&]*(?:token|key|secret|password|auth)[^=&]*=)[^&]*", re.IGNORECASE
-)
-
-
 class HideCredentials(logging.Filter):
-    """Masks credential-like query values in uvicorn's access log lines."""
+    """Masks what may be a credential in uvicorn's access log lines: every query value
+    (?access_token=, ?jwt=, ?sig=... a client's mistake or a signed link), and the
+    configured tokens wherever they appear, the path included."""
+
+    def __init__(self, tokens: tuple[str, ...]) -> None:
+        super().__init__()
+        secrets = {form for token in tokens for form in (token, quote(token, safe=""))}
+        self.tokens = sorted(secrets, key=len, reverse=True)
 
     def filter(self, record: logging.LogRecord) -> bool:
         # uvicorn.access logs (client, method, path with query, version, status).
         if isinstance(record.args, tuple) and len(record.args) >= 3:
             args = list(record.args)
-            args[2] = _CREDENTIAL.sub(r"\1***", str(args[2]))
+            path, mark, query = str(args[2]).partition("?")
+            line = path + mark + re.sub(r"=[^&;]*", "=***", query)
+            for token in self.tokens:
+                line = line.replace(token, "***")
+            args[2] = line
             record.args = tuple(args)
         return True
 
 
-def hide_credentials_in_access_log() -> None:
-    """Install HideCredentials on uvicorn's access logger, once."""
+def hide_credentials_in_access_log(tokens: tuple[str, ...]) -> None:
+    """Install HideCredentials for `tokens` on uvicorn's access logger (in place of
+    one an earlier app installed)."""
     access = logging.getLogger("uvicorn.access")
-    if not any(isinstance(found, HideCredentials) for found in access.filters):
-        access.addFilter(HideCredentials())
+    for found in [found for found in access.filters if isinstance(found, HideCredentials)]:
+        access.removeFilter(found)
+    access.addFilter(HideCredentials(tokens))
 
 
 def configured_tokens() -> tuple[str, ...]:

@@ -30,12 +30,16 @@ OrderStatus = Literal["pending", "paid", "shipped", "cancelled"]
 _TEXT = r"^[^\x00]*$"
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=_TEXT)]
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_TEXT)]
-# One @ between parts without a control character (Unicode's Cc) or any space or line
-# break (its separators: Zs, Zl, Zp, such as U+00A0 and U+2028), spelled out: `\s`
-# means other characters to JSON Schema than to pydantic, and not every regex engine
-# knows `\p{Z}` (Python's re does not).
+# One @ between parts without a control character (Unicode's Cc), any space or line
+# break (its separators: Zs, Zl, Zp, such as U+00A0 and U+2028), or an invisible
+# format character of the Basic Multilingual Plane (Cf: U+200B, U+202E, U+FEFF...),
+# which would make two addresses that look alike, spelled out: `\s` means other
+# characters to JSON Schema than to pydantic, and not every regex engine knows
+# `\p{Z}` (Python's re does not).
 _ADDRESS_PART = (
-    r"[^@\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+"
+    r"[^@\x00-\x20\x7f-\xa0\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2"
+    r"\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u2064\u2066-\u206f\u3000\ufeff"
+    r"\ufff9-\ufffb]+"
 )
 
 
