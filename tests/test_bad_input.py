@@ -166,3 +166,22 @@ def test_a_port_out_of_range_is_refused_in_one_line(project: Baked, port: str) -
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     assert "port must be a number from 1 to 65535" in line and repr(port) in line
+
+
+def test_initial_revision_refuses_when_the_database_cannot_be_checked(project: Baked) -> None:
+    # Unchecked, a database already past the initial revision would be left off the
+    # history the new file starts.
+    (before,) = project.versions
+    text = before.read_text()
+    unreachable = "postgresql://nobody@127.0.0.1:1/none"
+    result = run(
+        ["make", "initial-revision", f"PYTHON={sys.executable}"],
+        check=False,
+        cwd=project.path,
+        DATABASE_URL=unreachable,
+    )
+    assert result.returncode != 0
+    (line,) = [line for line in result.stderr.splitlines() if not line.startswith("make:")]
+    assert line.startswith("error: the database of DATABASE_URL cannot be reached")
+    assert "DATABASE_URL=sqlite://" in line
+    assert project.versions == [before] and before.read_text() == text

@@ -157,7 +157,7 @@ NOT_IN_AN_ADDRESS = [
 ]
 
 
-def test_no_space_line_break_control_or_invisible_character_passes_for_an_address() -> None:
+def test_no_space_break_control_or_invisible_character_passes_in_an_address() -> None:
     passed = []
     for character in NOT_IN_AN_ADDRESS:
         for email in (f"a{character}b@example.com", f"ab@exa{character}mple.com"):

@@ -106,7 +106,9 @@ def libpq_target(url: URL) -> tuple[str, dict[str, str]]:
     """
     query = dict(url.query)
     # Whatever their case: libpq refuses PASSWORD=, but only after ps has shown it.
-    given = {key.lower(): query.pop(key) for key in list(query) if key.lower() in SECRETS}
+    given = {
+        key.lower(): query.pop(key) for key in list(query) if key.lower() in SECRETS
+    }
     secrets = {variable: given.get(key) for key, variable in SECRETS.items()}
     secrets["PGPASSWORD"] = url.password or secrets["PGPASSWORD"]
     # A new URL without the password: url.set(password=None) keeps the old one.

@@ -4,7 +4,8 @@ For a project that has never been deployed: the examples' first revision gives w
 one that creates your tables, as if the project had started with them. It refuses
 when the history already has more than one revision, or when the database of
 DATABASE_URL is beyond the initial revision (a database the new file would leave off
-the history); a database at the initial revision is downgraded to base first. Like
+the history), or cannot be reached to tell; a database at the initial revision is
+downgraded to base first. Like
 the first bake, it autogenerates against a scratch in-memory SQLite database, so the
 file does not depend on what your own database holds. On failure the old revision
 stays as it was.
@@ -59,8 +60,15 @@ def main() -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 1
     if heads is None:
-        print("(no database reachable at DATABASE_URL: none was checked or downgraded)")
-    elif heads:
+        # Unchecked, a database already past the initial revision would be orphaned.
+        print(
+            "error: the database of DATABASE_URL cannot be reached, so whether it is "
+            "past the initial revision is unknown: start it, or run with "
+            "DATABASE_URL=sqlite:// to check none",
+            file=sys.stderr,
+        )
+        return 1
+    if heads:
         print("DATABASE_URL's database is at the initial revision: downgrading to")
         print("base first (its tables go, with their rows)")
         if not cli("downgrade", "base"):

@@ -120,7 +120,7 @@ def database_url(
     # docker compose hands over, whatever characters it holds but NUL.
     password, where = setting("DATABASE_PASSWORD", environ, env_file)
     if "\x00" in password:
-        raise DatabaseURLError(f"{where} holds a NUL character, which no driver passes on")
+        raise DatabaseURLError(f"{where} holds a NUL character, which no driver takes")
     return url.set(password=password) if password else url
 
 

@@ -26,6 +26,9 @@ TOKENS = "API_TOKENS"
 OPEN = "API_OPEN"
 # The largest request body read: the example bodies are a few hundred bytes.
 MAX_BODY_BYTES = 1024 * 1024
+# A refused body is left unread on the connection, which the server then closes.
+_CLOSE = {"Connection": "close"}
+_TOO_LARGE = f"the body is over {MAX_BODY_BYTES} bytes"
 
 # auto_error=False: this module gives the one 401, whatever was wrong with the header.
 _bearer = HTTPBearer(
@@ -61,8 +64,9 @@ def hide_credentials_in_access_log(tokens: tuple[str, ...]) -> None:
     """Install HideCredentials for `tokens` on uvicorn's access logger (in place of
     one an earlier app installed)."""
     access = logging.getLogger("uvicorn.access")
-    for found in [found for found in access.filters if isinstance(found, HideCredentials)]:
-        access.removeFilter(found)
+    for found in access.filters[:]:
+        if isinstance(found, HideCredentials):
+            access.removeFilter(found)
     access.addFilter(HideCredentials(tokens))
 
 
@@ -158,7 +162,7 @@ class BodyGate:
         if not may_call(scope, headers.get("authorization")):
             refusal = _refusal()
         elif not length.isdigit() or int(length) > MAX_BODY_BYTES:
-            refusal = HTTPException(413, f"the body is over {MAX_BODY_BYTES} bytes")
+            refusal = HTTPException(413, _TOO_LARGE, _CLOSE)
         if refusal is not None:
             body = {"detail": refusal.detail}
             response = JSONResponse(body, refusal.status_code, refusal.headers)
@@ -177,7 +181,7 @@ def _bounded(receive: Receive) -> Receive:
         message = await receive()
         received += len(message.get("body", b""))
         if received > MAX_BODY_BYTES:
-            raise HTTPException(413, f"the body is over {MAX_BODY_BYTES} bytes")
+            raise HTTPException(413, _TOO_LARGE, _CLOSE)
         return message
 
     return bounded
