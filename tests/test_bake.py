@@ -83,11 +83,17 @@ MIGRATION_RUNTIME = {
     "backfill.py",
     "review.py",
     "dependency_order.py",
+    "phases.py",
     "head.txt",
 }
 # Each database's module under migrations/: a project keeps its server's beside SQLite's
 # (a SQLite project's CI runs its tests on PostgreSQL too).
-DATABASE_MODULES = {"sqlite": "postgresql.py", "postgresql": "postgresql.py", "mysql": "mysql.py"}
+# online.py (changes that leave a table's writers going) is PostgreSQL's too.
+DATABASE_MODULES = {
+    "sqlite": {"postgresql.py", "online.py"},
+    "postgresql": {"postgresql.py", "online.py"},
+    "mysql": {"mysql.py"},
+}
 TOOLS = {
     "__init__.py",
     "lint_migrations.py",
@@ -113,7 +119,7 @@ def test_each_folder_holds_one_audience(baked: Baked, answers: dict[str, str]) -
     assert (file_names(baked.path / "tests") >= API_TESTS) is with_api
     assert file_names(baked.path / baked.package / "models") == MODELS
     database_module = DATABASE_MODULES[answers.get("database", "sqlite")]
-    assert file_names(baked.path / "migrations") == MIGRATION_RUNTIME | {database_module}
+    assert file_names(baked.path / "migrations") == MIGRATION_RUNTIME | database_module
     # squawk lints PostgreSQL's SQL: a MySQL project has no migration linter.
     linter = {"lint_migrations.py"} if answers.get("database") == "mysql" else set()
     assert file_names(baked.path / "tools") == TOOLS - linter

@@ -10,7 +10,7 @@ and `make check` refuses a revision marked expand that does contract work, unles
 
 Each applied revision is recorded, with its phase and the revision before it, in the
 table alembic_phases, so a release that does not know a newer revision can still tell
-whether it may serve (its /health/ready walks that chain back to its own head).
+whether it may serve (a readiness probe walks that chain back to its own head).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ TAKES_AWAY = {
     "drop_index",
     "drop_constraint",
     "rename_table",
+    "set_not_null",  # migrations/online.py
 }
 # alter_column arguments that narrow a column or rename it.
 NARROWS = {"nullable": False, "type_": None, "new_column_name": None}

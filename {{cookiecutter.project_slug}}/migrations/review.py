@@ -12,6 +12,10 @@
   (alembic-postgresql-enum does that on PostgreSQL). A downgrade that drops a table
   leaves its indexes to go with it.
 - Its phase (migrations/phases.py): contract when it takes something away, else expand.
+{%- if cookiecutter.database != "mysql" %}
+- On a table that already exists, an index, a foreign key and NOT NULL go through
+  migrations/online.py, which on PostgreSQL lets the table's writers go on.
+{%- endif %}
 """
 
 from __future__ import annotations
@@ -64,6 +68,26 @@ class EnumType(ops.MigrateOperation):
 
     def to_diff_tuple(self) -> tuple[Any, ...]:
         return ("create_enum" if self.create else "drop_enum", self.enum.name)
+
+
+{%- if cookiecutter.database != "mysql" %}
+
+
+class Online(ops.MigrateOperation):
+    """A call of migrations/online.py standing in for `operation`."""
+
+    def __init__(self, call: str, operation: ops.MigrateOperation) -> None:
+        self.call, self.operation = call, operation
+
+    def to_diff_tuple(self) -> tuple[Any, ...]:
+        return self.operation.to_diff_tuple()
+
+
+@renderers.dispatch_for(Online)
+def _render_online(context: AutogenContext, op: Online) -> str:
+    context.imports.add("from migrations import online")
+    return op.call
+{%- endif %}
 
 
 @renderers.dispatch_for(Note)
@@ -124,6 +148,10 @@ def review_revision(
         _generic_alterations(downgrade.ops)
         if not native_enums:
             _drop_enum_types(downgrade.ops, metadata)
+{%- if cookiecutter.database != "mysql" %}
+    for upgrade in script.upgrade_ops_list:
+        _online(upgrade.ops)
+{%- endif %}
     lists = zip(script.upgrade_ops_list, script.downgrade_ops_list, strict=True)
     if any(phases.classify(up, down) == "contract" for up, down in lists):
         attributes["phase"] = "contract"
@@ -183,6 +211,66 @@ def _annotate(operations: list[ops.MigrateOperation]) -> None:
             continue
         container.insert(index, Note(f"{text} ({hint})"))
         log.warning("%s: %s", text, hint)
+{%- if cookiecutter.database != "mysql" %}
+
+
+def _online(operations: list[ops.MigrateOperation]) -> None:
+    """On tables that exist already (not created in this revision: no writers yet),
+    an index, a foreign key and NOT NULL become calls of migrations/online.py."""
+    created = {o.table_name for o in operations if isinstance(o, ops.CreateTableOp)}
+    for position in reversed(range(len(operations))):
+        table = operations[position]
+        if not isinstance(table, ops.ModifyTableOps) or table.table_name in created:
+            continue
+        online = [(o, call) for o in table.ops if (call := _online_call(o))]
+        table.ops = [o for o in table.ops if all(o is not done for done, _ in online)]
+        # Drops first (a column's index before the column), the rest after.
+        drops: list[ops.MigrateOperation] = []
+        adds: list[ops.MigrateOperation] = []
+        for operation, call in online:
+            dropping = isinstance(operation, ops.DropIndexOp)
+            (drops if dropping else adds).append(Online(call, operation))
+        kept: list[ops.MigrateOperation] = [table] if table.ops else []
+        operations[position : position + 1] = drops + kept + adds
+
+
+def _online_call(operation: ops.MigrateOperation) -> str | None:
+    """The online.py call that does `operation`, if it is one of those it knows."""
+    if isinstance(operation, ops.CreateIndexOp) and not operation.kw:
+        columns = [getattr(column, "name", column) for column in operation.columns]
+        if all(isinstance(column, str) for column in columns):
+            unique = ", unique=True" if operation.unique else ""
+            return (
+                f"online.create_index({operation.index_name!r}, "
+                f"{operation.table_name!r}, {columns!r}{unique})"
+            )
+    if isinstance(operation, ops.DropIndexOp):  # its kw only recall how it was made
+        return f"online.drop_index({operation.index_name!r}, {operation.table_name!r})"
+    if isinstance(operation, ops.CreateForeignKeyOp):
+        options = {k: v for k, v in operation.kw.items() if v is not None}
+        if all(isinstance(v, str | bool) for v in options.values()):
+            extra = "".join(f", {key}={value!r}" for key, value in options.items())
+            return (
+                f"online.create_foreign_key({operation.constraint_name!r}, "
+                f"{operation.source_table!r}, {operation.referent_table!r}, "
+                f"{operation.local_cols!r}, {operation.remote_cols!r}{extra})"
+            )
+    # Alembic marks what an alter_column leaves alone with None or False.
+    if isinstance(operation, ops.AlterColumnOp) and operation.modify_nullable is False:
+        others = [
+            value
+            for key, value in vars(operation).items()
+            if key.startswith("modify_") and key != "modify_nullable"
+        ]
+        if all(value is None or value is False for value in others):
+            return (
+                "# The CHECK that proves NOT NULL goes once it holds:\n"
+                "# squawk-ignore: ban-drop-constraint\n"
+                f"online.set_not_null({operation.table_name!r}, "
+                f"{operation.column_name!r})"
+            )
+    return None
+{%- endif %}
 
 
 def _restore_what_can_be(operations: list[ops.MigrateOperation]) -> None:

@@ -16,7 +16,10 @@ from sqlalchemy.engine import Engine
 
 from {{ cookiecutter.package_name }}.api import create_app
 from {{ cookiecutter.package_name }}.api.deps import database
-from {{ cookiecutter.package_name }}.api.health import head_revision
+from {{ cookiecutter.package_name }}.api.health import (
+    contract_bases,
+    head_revision,
+)
 from {{ cookiecutter.package_name }}.settings import SettingError
 
 from .conftest import ALEMBIC_INI
@@ -108,6 +111,21 @@ def test_not_ready_once_a_contract_revision_ran(tmp_path: Path) -> None:
     status, body = probe(engine)
     assert status == 503
     assert str(body["detail"]).startswith("contract revision bbbb2222 ran")
+
+
+def test_a_release_needs_none_of_its_own_contract_revisions(tmp_path: Path) -> None:
+    # A history ending in two contract revisions: a database below them (the contract
+    # step of a rolling deploy not run yet) suits this release; below an expand, not.
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    history = [("a1", None, "expand"), ("b2", "a1", "expand"), ("c3", "b2", "contract")]
+    history.append(("d4", "c3", "contract"))
+    for revision, down, phase in history:
+        (versions / f"{revision}.py").write_text(
+            f"revision = {revision!r}\ndown_revision = {down!r}\nphase = {phase!r}\n"
+        )
+    (tmp_path / "head.txt").write_text("# the head\nd4\n")
+    assert contract_bases(tmp_path / "head.txt") == {"c3", "b2"}
 
 
 def test_not_ready_when_the_database_does_not_answer() -> None:

@@ -29,6 +29,7 @@ def create_app(
         version="0.1.0",
     )
     app.state.head_revision = health.head_revision(head_file)
+    app.state.contract_bases = health.contract_bases(head_file)
     app.state.api_tokens = security.configured_tokens() if tokens is None else tokens
     app.state.api_open = security.open_api_chosen()
     security.hide_credentials_in_access_log(app.state.api_tokens)

@@ -1,14 +1,17 @@
 """Probes for an orchestrator: is the process up, and may it take traffic?
 
-Ready means the database answers and is at the migrations' head revision, or ahead of
-it by expand revisions only (a rolling deploy: the new release's additions are in, and
-this release still works on them). It is not ready when the database is behind its
-code, or when a contract revision it does not know has run. The head comes from
+Ready means the database answers and is at the migrations' head revision, or off it
+by what a rolling deploy leaves: ahead by expand revisions only (the next release's
+additions, which this release works on), or behind by contract revisions only (what
+this release no longer needs, to be taken away once the old release is gone). It is
+not ready when an expand revision it needs has not run, or when a contract revision it
+does not know has. The head comes from
 migrations/head.txt, read once when the app is made; what ran after it comes from the
 table alembic_phases, which each migration run keeps: a probe costs two small queries,
 never a load of the migration history.
 """
 
+import ast
 from pathlib import Path
 from typing import Any, Literal
 
@@ -66,6 +69,36 @@ def read_table(engine: Engine, table: str, columns: str) -> list[Any]:
             if inspect(connection).has_table(table):
                 raise
             return []
+
+
+def contract_bases(head_file: Path = HEAD_FILE) -> frozenset[str]:
+    """The revisions below the head reached through contract revisions only: read once,
+    from the revision files' `revision`, `down_revision` and `phase` lines."""
+    known: dict[str, tuple[str | None, str]] = {}
+    for path in (head_file.parent / "versions").glob("*.py"):
+        names: dict[str, Any] = {}
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.AnnAssign | ast.Assign) and node.value is not None:
+                targets = (
+                    node.targets if isinstance(node, ast.Assign) else [node.target]
+                )
+                for target in targets:
+                    if isinstance(target, ast.Name) and isinstance(
+                        node.value, ast.Constant
+                    ):
+                        names[target.id] = node.value.value
+        if isinstance(names.get("revision"), str):
+            known[names["revision"]] = (
+                names.get("down_revision"),
+                names.get("phase", ""),
+            )
+    bases: set[str] = set()
+    revision: str | None = head_revision(head_file)
+    while revision in known and known[revision][1] == "contract":
+        revision = known[revision][0]
+        if revision is not None:
+            bases.add(revision)
+    return frozenset(bases)
 
 
 def database_revision(engine: Engine) -> str | None:
@@ -132,6 +165,14 @@ def ready(request: Request, response: Response, engine: DatabaseDep) -> Readines
         ok, detail = False, "no migration has run: alembic upgrade head"
     elif current == expected:
         ok, detail = True, "at head"
+    elif current in request.app.state.contract_bases:
+        ok, detail = (
+            True,
+            (
+                f"behind the head {expected} by contract revision(s) only, which this "
+                "release does not need"
+            ),
+        )
     else:
         try:
             ok, detail = compatible(engine, current, expected)
