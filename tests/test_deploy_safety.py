@@ -2,11 +2,17 @@
 deploys, bounded lock and statement waits, failures that leave nothing half-done,
 offline SQL, worked examples, squawk lint and a backup that restores."""
 
+import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
+import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg2
@@ -19,6 +25,7 @@ from .helpers import (
     add_slow_revisions,
     clean_env,
     failure_line,
+    free_port,
     login_role,
     postgres_rows,
     postgres_tables,
@@ -560,3 +567,81 @@ def test_make_targets_lint_and_back_up(project: Baked, postgres_url: str) -> Non
     run(["make", "-C", str(project.path), python, "backup"], DATABASE_URL=postgres_url)
     (dump,) = (project.path / "backups").glob("*.dump")
     assert dump.stat().st_size > 0
+
+
+# --- behind a connection pooler --------------------------------------------------------------
+
+
+@contextmanager
+def pgbouncer(pool_mode: str) -> Iterator[str]:
+    """PgBouncer from Debian's package in front of this machine's PostgreSQL, on a free
+    loopback port: yields its address as host:port."""
+    binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    if not Path(binary).exists():
+        message = "pgbouncer is not installed (apt-get install pgbouncer; .ci/run does)"
+        if os.environ.get("CI") or os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail(message)
+        pytest.skip(message)
+    # PgBouncer will not run as root: it drops to the postgres user, who must read this.
+    folder = Path(tempfile.mkdtemp(prefix="pgbouncer-"))
+    folder.chmod(0o755)
+    port = free_port()
+    (folder / "users.txt").write_text('"postgres" ""\n')
+    (folder / "pgbouncer.ini").write_text(
+        textwrap.dedent(
+            f"""\
+            [databases]
+            * = host=127.0.0.1 port=5432
+            [pgbouncer]
+            listen_addr = 127.0.0.1
+            listen_port = {port}
+            unix_socket_dir =
+            auth_type = trust
+            auth_file = {folder}/users.txt
+            pool_mode = {pool_mode}
+            logfile = {folder}/pgbouncer.log
+            pidfile = {folder}/pgbouncer.pid
+            """
+        )
+    )
+    shutil.chown(folder, "postgres")
+    process = subprocess.Popen(
+        [binary, "-u", "postgres", str(folder / "pgbouncer.ini")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.postgres
+def test_a_transaction_pool_is_refused_before_anything_runs(
+    project: Baked, postgres_url: str
+) -> None:
+    # Through it, the session advisory lock would go wherever the server session goes.
+    with pgbouncer("transaction") as pooler:
+        pooled = postgres_url.replace("127.0.0.1:5432", pooler)
+        line = failure_line(project.alembic("upgrade", "head", check=False, DATABASE_URL=pooled))
+        assert "pooler in transaction mode" in line and "MIGRATION_DATABASE_URL" in line
+        assert "alembic_version" not in postgres_tables(postgres_url)
+        # The app keeps the pooler; migrations go to the server itself.
+        project.alembic("upgrade", "head", DATABASE_URL=pooled, MIGRATION_DATABASE_URL=postgres_url)
+    assert {"alembic_version", "users"} <= postgres_tables(postgres_url)
+
+
+@pytest.mark.postgres
+def test_a_session_pool_keeps_the_lock_and_runs(project: Baked, postgres_url: str) -> None:
+    with pgbouncer("session") as pooler:
+        pooled = postgres_url.replace("127.0.0.1:5432", pooler)
+        project.alembic("upgrade", "head", DATABASE_URL=pooled)
+    assert version(postgres_url) == [(project.initial_revision(),)]

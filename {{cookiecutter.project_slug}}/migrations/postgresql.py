@@ -2,6 +2,8 @@
 
 - One run at a time: a session advisory lock keyed by the project's name, so replicas
   of one project queue while other projects on the server keep their own keys.
+  A pooler that hands the server session to other clients between transactions
+  (PgBouncer's transaction mode) would carry that lock away: such a URL is refused.
 - Bounded waits: the session's lock_timeout and statement_timeout.
 - Autogenerate: server defaults that read back as the same text are no change.
   Alembic asks the server `SELECT <old> = <new>` for the rest, which fails for types
@@ -19,7 +21,7 @@ import sqlalchemy as sa
 from alembic.autogenerate.api import AutogenContext
 from alembic.operations import ops
 from alembic.runtime.plugins import Plugin
-from alembic.util import DispatchPriority, PriorityDispatchResult
+from alembic.util import CommandError, DispatchPriority, PriorityDispatchResult
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError
@@ -57,11 +59,39 @@ def check_connection(connection: Connection) -> None:
     """Nothing to refuse here."""
 
 
+def pooled_per_transaction(connection: Connection, url: URL) -> bool:
+    """Whether `connection` reaches the server through a pooler that lends its server
+    session to other clients between transactions."""
+    # At login the server names its process; a pooler answers with a number of its own.
+    said = connection.connection.dbapi_connection.info.backend_pid  # type: ignore[union-attr]
+    actual = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    connection.rollback()
+    if said == actual:
+        return False
+    # A pooler. Between our transactions, a transaction-mode pool lends our server
+    # session to the next client (PgBouncer lends the one freed last); a session-mode
+    # pool keeps it ours.
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as other:
+            lent = other.exec_driver_sql("SELECT pg_backend_pid()").scalar() == actual
+    finally:
+        engine.dispose()
+    return lent
+
+
 @contextmanager
 def one_run_at_a_time(
-    connection: Connection, _url: URL, project: str, limits: MigrationLimits
+    connection: Connection, url: URL, project: str, limits: MigrationLimits
 ) -> Iterator[None]:
     """Hold the project's advisory lock, with the session's limits set, for the run."""
+    if pooled_per_transaction(connection, url):
+        raise CommandError(
+            "DATABASE_URL reaches PostgreSQL through a pooler in transaction mode "
+            "(PgBouncer's pool_mode = transaction), which would carry the migration "
+            "lock to other clients: set MIGRATION_DATABASE_URL to the server itself or "
+            "to a session-mode pool; nothing was run"
+        )
     key = lock_key(project)
 
     def take() -> bool:

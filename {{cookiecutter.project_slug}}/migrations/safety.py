@@ -29,6 +29,7 @@ from {{ cookiecutter.package_name }}.settings import (
     SettingError,
     database_url,
     describe,
+    setting,
 )
 
 from .limits import MigrationLimits, migration_limits
@@ -53,9 +54,13 @@ def backend(name: str) -> ModuleType:
 
 
 def settings() -> tuple[URL, MigrationLimits]:
-    """DATABASE_URL and the time limits; a bad value is one line, not a traceback."""
+    """The database migrations run on (MIGRATION_DATABASE_URL, else DATABASE_URL: the
+    server itself where the app goes through a pooler) and the time limits; a bad
+    value is one line, not a traceback."""
     try:
-        return database_url(), migration_limits()
+        own = setting("MIGRATION_DATABASE_URL")[0]
+        name = "MIGRATION_DATABASE_URL" if own else "DATABASE_URL"
+        return database_url(name=name), migration_limits()
     except SettingError as exc:
         raise CommandError(str(exc)) from None
 

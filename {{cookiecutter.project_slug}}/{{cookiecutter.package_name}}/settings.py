@@ -104,10 +104,12 @@ def setting(
 
 
 def database_url(
-    environ: Mapping[str, str] | None = None, env_file: Path = ENV_FILE
+    environ: Mapping[str, str] | None = None,
+    env_file: Path = ENV_FILE,
+    name: str = "DATABASE_URL",
 ) -> URL:
     """Return the database URL: environment, then .env, then a SQLite file here."""
-    raw, source = setting("DATABASE_URL", environ, env_file)
+    raw, source = setting(name, environ, env_file)
     if not raw and not IN_PROJECT:
         raise DatabaseURLError(
             "DATABASE_URL is not set, and an installed package has no project folder "
