@@ -23,6 +23,9 @@ revision: str = "example_not_null_column"
 down_revision: str | Sequence[str] | None = None  # set to your current head
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+# contract: NOT NULL. In a rolling deploy, run steps 1-2 as an expand revision first
+# and leave step 3 to a contract one (docs/deploying.md, "Rolling deploys").
+phase = "contract"
 
 # Rows per batch: each batch holds its row locks only while its own UPDATE runs.
 BATCH_SIZE = 5_000

@@ -32,6 +32,8 @@ revision: str = "example_lowercase_emails"
 down_revision: str | Sequence[str] | None = None  # set to your current head
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+# expand: rewrites values, takes nothing away from the release before it.
+phase = "expand"
 
 BATCH_SIZE = 5_000
 KEPT = "user_email_before_lowercase"

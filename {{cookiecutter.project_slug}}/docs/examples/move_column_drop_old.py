@@ -31,6 +31,8 @@ revision: str = "example_move_column_drop_old"
 down_revision: str | Sequence[str] | None = None  # set to your current head
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+# contract: the old column goes, once no release reads it.
+phase = "contract"
 
 BATCH_SIZE = 5_000
 

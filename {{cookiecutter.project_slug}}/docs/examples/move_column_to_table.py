@@ -34,6 +34,8 @@ revision: str = "example_move_column"
 down_revision: str | Sequence[str] | None = None  # set to your current head
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+# expand: copies; the old column stays for the release before it.
+phase = "expand"
 
 BATCH_SIZE = 5_000
 

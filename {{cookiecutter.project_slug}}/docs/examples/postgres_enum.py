@@ -18,6 +18,7 @@ revision: str = "example_enum"
 down_revision: str | Sequence[str] | None = None  # set to your current head
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+phase = "expand"
 
 PRIORITY = sa.Enum("low", "normal", "high", name="order_priority")
 
