@@ -35,14 +35,10 @@ def target_metadata() -> MetaData:
 
 def options(dialect_name: str) -> dict[str, Any]:
     """context.configure's options: every run's, and comparing the models."""
-    # Batch mode: SQLite rebuilds a table where others ALTER it, so a revision runs on
-    # every database. Each revision commits alone: a failure keeps those before it,
-    # and alembic_phases records its phase with it (what older releases may serve).
-    every: dict[str, Any] = {
-        "render_as_batch": True,
-        "transaction_per_migration": True,
-        "on_version_apply": phases.record,
-    }
+    # Batch mode runs a revision on every database (SQLite rebuilds tables). Each one
+    # commits alone, with its phase in alembic_phases (what older releases may serve).
+    every: dict[str, Any] = {"render_as_batch": True, "transaction_per_migration": True}
+    every["on_version_apply"] = phases.record
     if not safety.needs_models():
         return every
     from migrations import autogenerate  # never on a deploy's upgrade
@@ -78,8 +74,7 @@ def run_migrations(
 
 def run_migrations_online() -> None:
     """Run on a connection handed in by a caller, else on DATABASE_URL's database."""
-    # Alembic's cookbook ("Sharing a Connection"): tests and tools hand in theirs,
-    # and keep charge of it: no lock, no session settings, their transaction.
+    # A caller's connection (Alembic cookbook: "Sharing a Connection") stays its own.
     if (given := config.attributes.get("connection")) is not None:
         with safety.borrowed(given) as connection:
             run_migrations(connection)
