@@ -16,6 +16,7 @@ whether it may serve (a readiness probe walks that chain back to its own head).
 from __future__ import annotations
 
 import ast
+import logging
 import sys
 import weakref
 from collections.abc import Iterator
@@ -154,10 +155,17 @@ def classify(upgrade: Any, downgrade: Any) -> Phase:
     read in the file (the same test `make check` applies to the file later)."""
     from alembic.autogenerate import render_python_code
 
-    source = "".join(
-        f"def {name}():\n    {render_python_code(operations)}\n"
-        for name, operations in (("upgrade", upgrade), ("downgrade", downgrade))
-    )
+    # render_python_code makes a context of its own, which would announce itself.
+    announcer = logging.getLogger("alembic.runtime.migration")
+    level = announcer.level
+    announcer.setLevel(logging.WARNING)
+    try:
+        source = "".join(
+            f"def {name}():\n    {render_python_code(operations)}\n"
+            for name, operations in (("upgrade", upgrade), ("downgrade", downgrade))
+        )
+    finally:
+        announcer.setLevel(level)
     return "contract" if contract_work(source) else "expand"
 
 
