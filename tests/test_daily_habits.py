@@ -690,6 +690,11 @@ def variables_read(project: Baked) -> set[str]:
             lambda p: p.suffix == ".py",
             re.compile(r"""(?:environ\.get|getenv|setting|duration)\(\s*["']([A-Z][A-Z0-9_]+)"""),
         ),
+        # settings.database_url(name="DATABASE_URL"): the variable a reader is given.
+        (
+            lambda p: p.suffix == ".py",
+            re.compile(r"""\bname(?:: str)? ?= ?["']([A-Z][A-Z0-9_]+)"""),
+        ),
         (lambda p: p.name == "Makefile", re.compile(r"\$\$\{([A-Z][A-Z0-9_]+)")),
         (lambda p: p.name == "compose.yaml", COMPOSE_VARIABLE),
     ]
