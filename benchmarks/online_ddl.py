@@ -18,7 +18,6 @@ Usage: python benchmarks/online_ddl.py [--rows N] [--lock-timeout 5s]
 
 import argparse
 import importlib.util
-import os
 import statistics
 import threading
 import time
@@ -31,12 +30,10 @@ import psycopg2
 import sqlalchemy as sa
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
+from backfill import ADMIN_URL, admin  # this folder's: a scratch database each
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 ONLINE = TEMPLATE / "{{cookiecutter.project_slug}}" / "migrations" / "online.py"
-ADMIN_URL = os.environ.get(
-    "TEMPLATE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 
 
 def load_online() -> ModuleType:
@@ -44,16 +41,6 @@ def load_online() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def admin(statement: str) -> None:
-    connection = psycopg2.connect(ADMIN_URL)
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
-    finally:
-        connection.close()
 
 
 def fill(url: str, rows: int) -> None:
