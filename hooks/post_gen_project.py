@@ -50,7 +50,6 @@ API_FILES = (
 DATABASE_FILES = {
     "postgresql": (
         "migrations/postgresql.py",
-        "migrations/online.py",
         "tools/lint_migrations.py",
         ".squawk.toml",
         "docs/examples/postgres_concurrent_index.py",

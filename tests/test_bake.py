@@ -84,14 +84,14 @@ MIGRATION_RUNTIME = {
     "review.py",
     "dependency_order.py",
     "phases.py",
+    "online.py",
     "head.txt",
 }
 # Each database's module under migrations/: a project keeps its server's beside SQLite's
 # (a SQLite project's CI runs its tests on PostgreSQL too).
-# online.py (changes that leave a table's writers going) is PostgreSQL's too.
 DATABASE_MODULES = {
-    "sqlite": {"postgresql.py", "online.py"},
-    "postgresql": {"postgresql.py", "online.py"},
+    "sqlite": {"postgresql.py"},
+    "postgresql": {"postgresql.py"},
     "mysql": {"mysql.py"},
 }
 TOOLS = {

@@ -188,6 +188,47 @@ def test_a_blocked_alter_gives_up_in_time_and_says_what_stayed_applied(
     assert version(mysql_url) == [("addphone",)]
 
 
+def test_an_index_on_a_table_in_use_is_built_with_writes_going_on(
+    mysql_project: Baked, mysql_url: str
+) -> None:
+    database = {"DATABASE_URL": mysql_url}
+    mysql_project.alembic("upgrade", "head", **database)
+    referrer = (
+        "referrer_id: int | None = "
+        "Field(default=None, foreign_key='users.id', index=True, sa_type=BigInteger)"
+    )
+    mysql_project.add_field("Order", referrer)
+    mysql_project.alembic("revision", "--autogenerate", "-m", "referrer", **database)
+    (added,) = mysql_project.path.glob("migrations/versions/*_referrer.py")
+    assert "online.create_index(" in added.read_text()
+    script = mysql_project.alembic("upgrade", "head", "--sql", **database).stdout
+    index = "ALTER TABLE orders ADD INDEX ix_orders_referrer_id (referrer_id)"
+    assert f"{index}, ALGORITHM=INPLACE, LOCK=NONE;" in script
+    mysql_project.alembic("upgrade", "head", **database)
+    indexes = "SELECT index_name FROM information_schema.statistics WHERE table_name = 'orders'"
+    assert ("ix_orders_referrer_id",) in mysql_rows(mysql_url, indexes)
+
+    # Taken away: the foreign key goes before the index it needs, then the column.
+    mysql_project.drop_field("Order", "referrer_id")
+    mysql_project.alembic("revision", "--autogenerate", "-m", "no referrer", **database)
+    mysql_project.alembic("upgrade", "head", **database)
+    assert ("ix_orders_referrer_id",) not in mysql_rows(mysql_url, indexes)
+    head = version(mysql_url)
+
+    # An index the server cannot build with writes going on is refused at once.
+    add_revision(
+        mysql_project,
+        "fulltext",
+        head[0][0],
+        "from migrations import online\n"
+        'online.create_index("ft_users_name", "users", ["name"], mysql_prefix="FULLTEXT")',
+    )
+    message = failure_line(mysql_project.alembic("upgrade", "head", check=False, **database))
+    assert "fulltext" in message and "LOCK=NONE is not supported" in message
+    assert version(mysql_url) == head
+    assert ("ft_users_name",) not in mysql_rows(mysql_url, indexes.replace("orders", "users"))
+
+
 def test_a_failed_backfill_revision_says_its_committed_batches_stay(
     mysql_project: Baked, mysql_url: str
 ) -> None:

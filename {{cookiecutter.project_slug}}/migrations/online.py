@@ -1,7 +1,20 @@
 """Schema changes on a table that is in use, without stopping its writers.
 
 Autogenerate writes these calls for a table that already exists (a table created in the
-same revision has no writers yet), and a revision may call them by hand. On PostgreSQL:
+same revision has no writers yet), and a revision may call them by hand.
+{%- if cookiecutter.database == "mysql" %} On MySQL and
+MariaDB, create_index and drop_index are ALTER TABLE ... ALGORITHM=INPLACE, LOCK=NONE:
+the server builds the index while writes go on, and refuses at once (error 1846) an
+index it could only build by stopping them (mysql_prefix="FULLTEXT", say) instead of
+making them wait for it. Every wait for a lock is bounded by MIGRATION_LOCK_TIMEOUT.
+
+A foreign key and NOT NULL stay plain operations: the server already picks its least
+locking way (NOT NULL rebuilds the table in place, writes going on; a foreign key
+copies it, and writes wait), and there is no way to keep writes going on a foreign
+key that still checks the rows (docs/deploying.md). On SQLite each call is the plain
+operation.
+"""
+{%- else %} On PostgreSQL:
 
 - create_index: CREATE INDEX CONCURRENTLY, outside the revision's transaction, first
   dropping the INVALID index a failed earlier try left behind; drop_index: DROP INDEX
@@ -14,8 +27,57 @@ same revision has no writers yet), and a revision may call them by hand. On Post
 Every wait for a lock is bounded by MIGRATION_LOCK_TIMEOUT. On other databases each is
 the plain operation (batch mode where SQLite needs it).
 """
+{%- endif %}
 
 from __future__ import annotations
+{%- if cookiecutter.database == "mysql" %}
+
+from typing import Any
+
+from alembic import op
+
+
+def _mysql() -> bool:
+    return op.get_context().dialect.name == "mysql"
+
+
+def _quote(name: str) -> str:
+    return op.get_context().dialect.identifier_preparer.quote(name)
+
+
+def _alter_online(table: str, change: str) -> None:
+    # LOCK=NONE makes the server refuse, rather than wait out, a change that would
+    # stop the table's writers.
+    op.execute(f"ALTER TABLE {_quote(table)} {change}, ALGORITHM=INPLACE, LOCK=NONE")
+
+
+def create_index(
+    name: str,
+    table: str,
+    columns: list[str],
+    unique: bool = False,
+    mysql_prefix: str | None = None,
+    **kw: Any,
+) -> None:
+    """ADD [UNIQUE | FULLTEXT | SPATIAL] INDEX with writes going on, on MySQL and
+    MariaDB; with other options (a prefix length, say) the plain create_index."""
+    if not _mysql() or kw:
+        if mysql_prefix:
+            kw["mysql_prefix"] = mysql_prefix
+        op.create_index(name, table, columns, unique=unique, **kw)
+        return
+    kind = " ".join(filter(None, ["UNIQUE" if unique else None, mysql_prefix, "INDEX"]))
+    listed = ", ".join(_quote(column) for column in columns)
+    _alter_online(table, f"ADD {kind} {_quote(name)} ({listed})")
+
+
+def drop_index(name: str, table: str) -> None:
+    """DROP INDEX with writes going on, on MySQL and MariaDB."""
+    if not _mysql():
+        op.drop_index(name, table_name=table)
+        return
+    _alter_online(table, f"DROP INDEX {_quote(name)}")
+{%- else %}
 
 from typing import Any
 
@@ -102,3 +164,4 @@ def set_not_null(table: str, column: str) -> None:
     _validate(table, check)
     op.alter_column(table, column, nullable=False)
     op.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{check}"')
+{%- endif %}

@@ -12,7 +12,10 @@
   (alembic-postgresql-enum does that on PostgreSQL). A downgrade that drops a table
   leaves its indexes to go with it.
 - Its phase (migrations/phases.py): contract when it takes something away, else expand.
-{%- if cookiecutter.database != "mysql" %}
+{%- if cookiecutter.database == "mysql" %}
+- On a table that already exists, an index goes through migrations/online.py, which
+  on MySQL and MariaDB lets the table's writers go on.
+{%- else %}
 - On a table that already exists, an index, a foreign key and NOT NULL go through
   migrations/online.py, which on PostgreSQL lets the table's writers go on.
 {%- endif %}
@@ -70,9 +73,6 @@ class EnumType(ops.MigrateOperation):
         return ("create_enum" if self.create else "drop_enum", self.enum.name)
 
 
-{%- if cookiecutter.database != "mysql" %}
-
-
 class Online(ops.MigrateOperation):
     """A call of migrations/online.py standing in for `operation`."""
 
@@ -87,7 +87,6 @@ class Online(ops.MigrateOperation):
 def _render_online(context: AutogenContext, op: Online) -> str:
     context.imports.add("from migrations import online")
     return op.call
-{%- endif %}
 
 
 @renderers.dispatch_for(Note)
@@ -148,10 +147,8 @@ def review_revision(
         _generic_alterations(downgrade.ops)
         if not native_enums:
             _drop_enum_types(downgrade.ops, metadata)
-{%- if cookiecutter.database != "mysql" %}
     for upgrade in script.upgrade_ops_list:
         _online(upgrade.ops)
-{%- endif %}
     lists = zip(script.upgrade_ops_list, script.downgrade_ops_list, strict=True)
     if any(phases.classify(up, down) == "contract" for up, down in lists):
         attributes["phase"] = "contract"
@@ -211,12 +208,11 @@ def _annotate(operations: list[ops.MigrateOperation]) -> None:
             continue
         container.insert(index, Note(f"{text} ({hint})"))
         log.warning("%s: %s", text, hint)
-{%- if cookiecutter.database != "mysql" %}
 
 
 def _online(operations: list[ops.MigrateOperation]) -> None:
     """On tables that exist already (not created in this revision: no writers yet),
-    an index, a foreign key and NOT NULL become calls of migrations/online.py."""
+    {% if cookiecutter.database == "mysql" %}an index becomes a call{% else %}an index, a foreign key and NOT NULL become calls{% endif %} of migrations/online.py."""
     created = {o.table_name for o in operations if isinstance(o, ops.CreateTableOp)}
     for position in reversed(range(len(operations))):
         table = operations[position]
@@ -224,14 +220,23 @@ def _online(operations: list[ops.MigrateOperation]) -> None:
             continue
         online = [(o, call) for o in table.ops if (call := _online_call(o))]
         table.ops = [o for o in table.ops if all(o is not done for done, _ in online)]
-        # Drops first (a column's index before the column), the rest after.
+        # Index drops before the rest (a column's index before the column), but after
+        # the foreign keys that go{% if cookiecutter.database == "mysql" %} (MySQL refuses to drop an index one needs){% endif %};
+        # additions after.
         drops: list[ops.MigrateOperation] = []
         adds: list[ops.MigrateOperation] = []
         for operation, call in online:
             dropping = isinstance(operation, ops.DropIndexOp)
             (drops if dropping else adds).append(Online(call, operation))
-        kept: list[ops.MigrateOperation] = [table] if table.ops else []
-        operations[position : position + 1] = drops + kept + adds
+        keys = [o for o in table.ops if isinstance(o, ops.DropConstraintOp)]
+        rest = [o for o in table.ops if not isinstance(o, ops.DropConstraintOp)]
+        first, kept = (
+            [ops.ModifyTableOps(table.table_name, part, schema=table.schema)]
+            if part
+            else []
+            for part in (keys, rest)
+        )
+        operations[position : position + 1] = first + drops + kept + adds
 
 
 def _online_call(operation: ops.MigrateOperation) -> str | None:
@@ -246,6 +251,7 @@ def _online_call(operation: ops.MigrateOperation) -> str | None:
             )
     if isinstance(operation, ops.DropIndexOp):  # its kw only recall how it was made
         return f"online.drop_index({operation.index_name!r}, {operation.table_name!r})"
+{%- if cookiecutter.database != "mysql" %}
     if isinstance(operation, ops.CreateForeignKeyOp):
         options = {k: v for k, v in operation.kw.items() if v is not None}
         if all(isinstance(v, str | bool) for v in options.values()):
@@ -269,8 +275,8 @@ def _online_call(operation: ops.MigrateOperation) -> str | None:
                 f"online.set_not_null({operation.table_name!r}, "
                 f"{operation.column_name!r})"
             )
-    return None
 {%- endif %}
+    return None
 
 
 def _restore_what_can_be(operations: list[ops.MigrateOperation]) -> None:
