@@ -32,9 +32,12 @@ BACKENDS = [
     pytest.param("mysql", marks=pytest.mark.mysql),
 ]
 EXAMPLES = ["add_not_null_column", "move_column_to_table", "lowercase_emails"]
-# Revisions an example's own needs after it, in a later deploy: moving a column copies
-# it first and drops the old one in a second revision.
-FOLLOW_UPS = {"move_column_to_table": ["move_column_drop_old"]}
+# The contract half of an expand / contract pair, in a later deploy: a column is added
+# and filled, then made NOT NULL; moved by a copy, then the old one dropped.
+FOLLOW_UPS = {
+    "add_not_null_column": ["require_not_null"],
+    "move_column_to_table": ["move_column_drop_old"],
+}
 BATCH = 3  # small, so a few dozen rows take several batches
 
 # A column the examples' premise needs but the models lack: move_column_to_table moves it.
@@ -225,6 +228,8 @@ def check_add_not_null_column(target: Target, output: str) -> None:
     batches = math.ceil(len(ORDERS) / BATCH)
     line = final_progress(output, "orders.item_count")
     assert f"{len(ORDERS)} of {len(ORDERS)} rows (100.0%), {batches} batches" in line
+    # No order was inserted between the two revisions: the second one found none left.
+    assert "0 of 0 rows" in final_progress(output, "orders.item_count, the rest")
 
 
 MOVED = [(user_id, about) for user_id, _, _, about in USERS if about is not None]
@@ -560,6 +565,15 @@ def test_rerun_after_an_interrupted_backfill_continues(target: Target) -> None:
     # Every order was written exactly once over both runs: nothing redone, nothing skipped.
     updates = target.rows("SELECT order_id, count(*) FROM order_updates GROUP BY order_id")
     assert sorted(updates) == [(i, 1) for i in sorted(counts)]
+    assert target.columns("orders")["item_count"] is True
+
+    # The old release, which knows no item_count, inserts one more order; the contract
+    # half, deployed once it has stopped, counts it before NOT NULL.
+    target.execute("INSERT INTO orders (id, user_id, total) VALUES (99, 1, 5)")
+    install_example(target.project, "require_not_null", revision)
+    contract = target.alembic("upgrade", "head")
+    assert "1 of 1 rows" in final_progress(contract.stderr, "orders.item_count, the rest")
+    assert target.rows("SELECT item_count FROM orders WHERE id = 99") == [(0,)]
     assert target.columns("orders")["item_count"] is False
 
 

@@ -1,7 +1,9 @@
-"""Example: add orders.item_count (NOT NULL), filled in batches
+"""Example, step 1 of 2: add orders.item_count, nullable, and fill it in batches
 
 Copy into migrations/versions/, give it a fresh revision id, set down_revision to the
-output of `alembic heads`, and adapt. See docs/data-migrations.md.
+output of `alembic heads`, and adapt. See docs/data-migrations.md. The release that
+ships it writes item_count on every new order; step 2 (require_not_null.py), in a
+later deploy, makes the column NOT NULL.
 
 Revision ID: example_not_null_column
 Revises:
@@ -23,9 +25,8 @@ revision: str = "example_not_null_column"
 down_revision: str | Sequence[str] | None = None  # set to your current head
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-# contract: NOT NULL. In a rolling deploy, run steps 1-2 as an expand revision first
-# and leave step 3 to a contract one (docs/deploying.md, "Rolling deploys").
-phase = "contract"
+# A nullable column: the release still running ignores it (docs/deploying.md).
+phase = "expand"
 
 # Rows per batch: each batch holds its row locks only while its own UPDATE runs.
 BATCH_SIZE = 5_000
@@ -41,7 +42,7 @@ order_items = sa.table("order_items", sa.column("order_id", sa.BigInteger))
 
 
 def upgrade() -> None:
-    # 1. Expand: a nullable column without a default is a catalog change, no rewrite.
+    # 1. A nullable column without a default is a catalog change, no rewrite.
     #    Skipped when a previous, interrupted run already added it.
     if not has_column("orders", "item_count"):
         with op.batch_alter_table("orders") as batch_op:
@@ -61,11 +62,6 @@ def upgrade() -> None:
         batch_size=BATCH_SIZE,
         label="orders.item_count",
     )
-
-    # 3. Constrain. A row the old code inserted after the walk passed makes this fail
-    #    loudly (NOT NULL); run the upgrade again and step 2 fills it.
-    with op.batch_alter_table("orders") as batch_op:
-        batch_op.alter_column("item_count", existing_type=sa.Integer(), nullable=False)
 
 
 def downgrade() -> None:
