@@ -42,10 +42,10 @@ order_items = sa.table("order_items", sa.column("order_id"))
 
 def upgrade() -> None:
     # Only the rows the old release inserted late are left; none, on most deploys.
-    late = sa.select(sa.func.count()).where(order_items.c.order_id == orders.c.id)
+    count = sa.select(sa.func.count()).where(order_items.c.order_id == orders.c.id)
     update_in_batches(
         orders,
-        {"item_count": late.scalar_subquery()},
+        {"item_count": count.scalar_subquery()},
         pending=orders.c.item_count.is_(None),
         batch_size=BATCH_SIZE,
         label="orders.item_count, the rest",
