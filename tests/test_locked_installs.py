@@ -92,18 +92,47 @@ def test_a_dependency_changed_without_make_lock_stops_install_in_one_line(
     run([UV, "lock", "--check", "--offline"], cwd=project)
 
 
-def test_without_uv_install_puts_the_locked_uv_in_the_venv(
+def test_without_uv_install_bootstraps_it_once_and_the_venv_holds_only_the_lock(
     baked_sqlite: Baked, tmp_path: Path
 ) -> None:
-    project = tmp_path / baked_sqlite.path.name
-    shutil.copytree(baked_sqlite.path, project)
-    run(["make", "install"], cwd=project, PATH=SYSTEM_PATH, UV_PYTHON_DOWNLOADS="never")
-    venv_uv = project / ".venv" / "bin" / "uv"
+    """No uv on PATH: pip installs uv once for the user (outside the project), so a second
+    fresh copy installs with the package index gone, and .venv is uv's own: the locked
+    packages and nothing else (no pip or setuptools seeded by `python -m venv`)."""
+    copies = [tmp_path / name / baked_sqlite.path.name for name in ("first", "second")]
+    for copy in copies:
+        shutil.copytree(baked_sqlite.path, copy)
+    env = {"PATH": SYSTEM_PATH, "HOME": str(tmp_path / "home"), "UV_PYTHON_DOWNLOADS": "never"}
+    run(["make", "install"], cwd=copies[0], **env)
+    assert (tmp_path / "home" / ".local" / "share" / "uv-bootstrap" / "bin" / "uv").is_file()
+    run(["make", "install"], cwd=copies[1], **env, **NO_INDEX, NO_PROXY="")
+    for copy in copies:
+        installed = installed_packages(copy)
+        locked = locked_packages(copy)
+        assert all(locked[normalized(name)] == v for name, v in installed.items()), installed
+        assert "pip" not in installed and "setuptools" not in installed
+    venv_uv = copies[0] / ".venv" / "bin" / "uv"
     version = run([str(venv_uv), "--version"]).stdout.split()[1]
-    assert version == locked_packages(project)["uv"]
-    # make finds it there from now on, even with no uv on PATH.
-    dry_run = run(["make", "-n", "lock"], cwd=project, PATH=SYSTEM_PATH).stdout
+    assert version == locked_packages(copies[0])["uv"]
+    # make uses the locked uv in .venv from now on, even with no uv on PATH.
+    dry_run = run(["make", "-n", "lock"], cwd=copies[0], **env).stdout
     assert ".venv/bin/uv lock" in dry_run
+
+
+def test_a_lock_that_cannot_be_checked_stops_install_in_one_line(
+    two_copies: tuple[Path, Path],
+) -> None:
+    """A new dependency, and no package index to resolve it against: one line saying so."""
+    project, _ = two_copies
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace('"python-dotenv>=1.0",', '"python-dotenv>=1.0",\n    "six",')
+    )
+    cold = {"UV_CACHE_DIR": str(project.parent / "cold-cache"), **NO_INDEX}
+    stopped = make(project, "install", check=False, **cold)
+    assert stopped.returncode != 0 and not (project / ".venv").exists()
+    (line, made) = stopped.stderr.strip().splitlines()
+    assert line.startswith("uv.lock could not be checked against pyproject.toml"), line
+    assert made.startswith("make: ***")
 
 
 def test_dependabot_updates_the_lock_and_the_actions(baked_sqlite: Baked) -> None:
