@@ -155,11 +155,19 @@ def existing_revisions(project: Path) -> list[Path]:
     return sorted((project / "migrations" / "versions").glob("*.py"))
 
 
+def scratch_environment() -> dict[str, str]:
+    """What the first revision is written with: the scratch database, whatever the
+    shell that baked holds for another project (a MIGRATION_DATABASE_URL there would
+    have the revision drop that database's tables). Blank means unset to settings.py."""
+    blanked = {name: "" for name in os.environ if name.startswith("MIGRATION_")}
+    return {**os.environ, **blanked, "DATABASE_PASSWORD": "", "DATABASE_URL": SCRATCH_URL}
+
+
 def autogenerate_here(project: Path) -> None:
     """Run Alembic's CLI in this process: no second interpreter to start."""
     from alembic.config import main as alembic
 
-    os.environ["DATABASE_URL"] = SCRATCH_URL
+    os.environ.update(scratch_environment())
     argv = ["-c", str(project / "alembic.ini"), "revision", "--autogenerate", "-m", MESSAGE]
     try:
         alembic(argv=argv, prog="alembic")
@@ -173,7 +181,7 @@ def autogenerate_here(project: Path) -> None:
 
 def autogenerate_in_venv(project: Path, python: Path) -> None:
     """Run `alembic revision --autogenerate` with the project's .venv."""
-    env = {**os.environ, "DATABASE_URL": SCRATCH_URL}
+    env = scratch_environment()
     alembic = [str(python), "-m", "alembic", "-c", str(project / "alembic.ini")]
     output = run([*alembic, "revision", "--autogenerate", "-m", MESSAGE], project, env=env)
     print(output.rstrip())  # what Alembic did, including whether ruff formatted the file
@@ -203,7 +211,8 @@ def finish_by_hand(project: Path, reason: str) -> None:
         f"    cd {shlex.quote(str(project))}\n"
         + ("" if (project / "uv.lock").exists() else "    make lock\n")
         + "    make install\n"
-        f"    DATABASE_URL={SCRATCH_URL} .venv/{bin_dir}/alembic revision --autogenerate "
+        f"    DATABASE_URL={SCRATCH_URL} MIGRATION_DATABASE_URL= .venv/{bin_dir}/alembic "
+        "revision --autogenerate "
         f"-m '{MESSAGE}'\n",
         file=sys.stderr,
     )

@@ -350,7 +350,7 @@ def test_finish_by_hand_names_the_cause_and_the_commands(
     err = capsys.readouterr().err
     assert "not written: pip install failed: ERROR: no network" in err
     assert f"cd {tmp_path}" in err and "make install" in err
-    assert "DATABASE_URL=sqlite:// .venv/bin/alembic revision --autogenerate" in err
+    assert "DATABASE_URL=sqlite:// MIGRATION_DATABASE_URL= .venv/bin/alembic revision" in err
 
 
 @pytest.mark.parametrize(("api", "docker"), [("y", "y"), ("n", "y"), ("y", "n"), ("n", "n")])

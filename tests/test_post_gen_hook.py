@@ -70,13 +70,28 @@ def test_rebaking_does_not_write_a_second_initial_migration(tmp_path: Path) -> N
 
 
 def test_generation_needs_no_database_server(tmp_path: Path) -> None:
-    # Whatever DATABASE_URL the caller has, the first migration uses a scratch SQLite.
+    """Whatever the baking shell holds for another project (its DATABASE_URL, a
+    MIGRATION_DATABASE_URL whose database has tables of its own, a bad time limit), the
+    first migration is written against a scratch SQLite."""
+    other = tmp_path / "other.db"
+    run(
+        [
+            sys.executable,
+            "-c",
+            f"import sqlite3; sqlite3.connect({str(other)!r}).execute("
+            "'CREATE TABLE legacy_stuff (id INTEGER PRIMARY KEY)')",
+        ]
+    )
     output = tmp_path / "out"
     run(
         bake_command(output, database="postgresql"),
         DATABASE_URL="postgresql://nobody:secret@127.0.0.1:1/none",
+        MIGRATION_DATABASE_URL=f"sqlite:///{other}",
+        MIGRATION_LOCK_TIMEOUT="bogus",
     )
-    assert len(Baked(the_project(output), "").versions) == 1
+    (revision,) = Baked(the_project(output), "").versions
+    text = revision.read_text()
+    assert "legacy_stuff" not in text and 'op.create_table(\n        "users"' in text
 
 
 def test_without_ruff_generation_and_revisions_still_work(
