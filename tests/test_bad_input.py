@@ -136,6 +136,8 @@ USER_TEXT = {
     "ONTO": "rebase-migration",
     "FORCE": "rebase-migration",
     "PORT": "run",
+    "DRIFT_DATABASE_URL": "check",  # docs/configuration.md hands it to `make check`
+    "ANY_NAME": "history",  # a variable no recipe reads is handed on all the same
 }
 
 
@@ -151,6 +153,14 @@ def test_a_shell_call_given_to_make_is_never_run(
     make(project.path, "-n", target, given)
     make(project.path, target, given, check=False)  # refused: not a revision or port
     assert not marker.exists()
+
+
+def test_a_dollar_given_to_make_reaches_the_command_as_typed(project: Baked) -> None:
+    # A scratch database path (or a password in a URL) with a $ in it: make would have
+    # read "$i" as a variable of its own and handed on "sqlite:///dr.db".
+    scratch = project.path / "dr$ift.db"
+    make(project.path, "check", f"DRIFT_DATABASE_URL=sqlite:///{scratch}")
+    assert scratch.exists()
 
 
 @pytest.mark.parametrize("port", ["0", "65536", "80a", "-1"])
