@@ -95,6 +95,10 @@ def test_unreachable_server_error_hides_the_password(project: Baked) -> None:
         ("postgresql://app@127.0.0.1:1/db?foo=bar", ["cannot connect", "foo"]),
         # A password as a query parameter is masked like any other.
         (f"postgresql://app@127.0.0.1:1/db?password={SECRET}", ["cannot connect", "***"]),
+        # What the driver cannot take is found before it connects, in one line.
+        (f"postgresql://app:{SECRET}@127.0.0.1/db?port=abc", ["DATABASE_URL", "driver"]),
+        ("sqlite:///x.db?timeout=abc", ["DATABASE_URL", "driver cannot take"]),
+        (f"sqlite://app:{SECRET}@host/x.db", ["DATABASE_URL", "host in a SQLite URL"]),
     ],
     ids=[
         "no-scheme",
@@ -107,6 +111,9 @@ def test_unreachable_server_error_hides_the_password(project: Baked) -> None:
         "not-this-projects-server",
         "invalid-dsn-option",
         "password-parameter",
+        "port-parameter-not-a-number",
+        "sqlite-option-not-a-number",
+        "sqlite-with-a-host",
     ],
 )
 def test_bad_url_is_a_one_line_error(project: Baked, url: str, words: list[str]) -> None:
@@ -239,7 +246,7 @@ def test_database_password_carries_any_character_and_is_never_shown(
     project: Baked, postgres_url: str, postgres_admin_url: str
 ) -> None:
     # What compose hands over: the URL without a password, the raw password beside it.
-    password = "p@ss:w/rd%?#1"
+    password = " p@ss:w/rd%?#1 "  # spaces at its ends are part of it too
     with login_role(postgres_admin_url, postgres_url, "tpl_raw", password):
         url = postgres_url.replace("postgres@", "tpl_raw@", 1)
         result = project.alembic("upgrade", "head", DATABASE_URL=url, DATABASE_PASSWORD=password)

@@ -58,17 +58,22 @@ class DatabaseURLError(SettingError):
 
 
 def setting(
-    name: str, environ: Mapping[str, str] | None = None, env_file: Path = ENV_FILE
+    name: str,
+    environ: Mapping[str, str] | None = None,
+    env_file: Path = ENV_FILE,
+    strip: bool = True,
 ) -> tuple[str, str]:
     """A setting's value ("" when unset) and where it came from, for messages.
 
     A variable in the environment is the value, even blank ("" then: not configured,
     on purpose, whatever .env says); .env is read only for a variable the environment
-    lacks, and only in the project folder.
+    lacks, and only in the project folder. Spaces around it go, unless `strip` is
+    False (a password may begin or end with one).
     """
     environ = os.environ if environ is None else environ
     if name in environ or not IN_PROJECT:
-        return environ.get(name, "").strip(), name
+        value = environ.get(name, "")
+        return value.strip() if strip else value, name
     if not env_file.is_file():
         if env_file.is_symlink() or env_file.exists():  # a folder, a broken link...
             what = "a link to nothing" if not env_file.exists() else "not a file"
@@ -99,8 +104,8 @@ def setting(
             )
     # No ${VAR} expansion: a value (a password, a token) is taken as written.
     values = dotenv_values(stream=io.StringIO(text), interpolate=False)
-    value = (values.get(name) or "").strip()
-    return value, f"{name} (from {env_file})"
+    value = values.get(name) or ""
+    return value.strip() if strip else value, f"{name} (from {env_file})"
 
 
 def database_url(
@@ -120,7 +125,7 @@ def database_url(
     url = parse_database_url(raw, source)
     # The password on its own, as it is (no percent-encoding): what a secret store or
     # docker compose hands over, whatever characters it holds but NUL.
-    password, where = setting("DATABASE_PASSWORD", environ, env_file)
+    password, where = setting("DATABASE_PASSWORD", environ, env_file, strip=False)
     if "\x00" in password:
         raise DatabaseURLError(f"{where} holds a NUL character, which no driver takes")
     return url.set(password=password) if password else url
@@ -179,6 +184,16 @@ def parse_database_url(raw: str, source: str = "DATABASE_URL") -> URL:
         raise DatabaseURLError(
             f"{source} asks for driver {url.drivername!r}, whose Python package is "
             f"not installed; install it or {_USE}"
+        ) from None
+    try:
+        # What the driver will be handed: a port or option it cannot take fails here,
+        # in one line, not at the first connection with a traceback.
+        dialect().create_connect_args(url)
+    except (ArgumentError, ValueError, TypeError):
+        # The message may quote the URL, password included: never show it.
+        raise DatabaseURLError(
+            f"{source} has a part or option its driver cannot take (a port that is "
+            f"not a number, a host in a SQLite URL, ...); use {_EXAMPLE}"
         ) from None
 {%- if cookiecutter.database == "mysql" %}
     if url.get_backend_name() == "mysql":
