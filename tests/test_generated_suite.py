@@ -76,6 +76,24 @@ def test_an_unreachable_test_database_is_one_line_without_its_password(
     assert len(output.splitlines()) < 20, output
 
 
+@pytest.mark.parametrize("broken", ["folder", "unclosed-quote"])
+def test_a_broken_env_file_is_one_line_not_a_failure_per_test(project: Baked, broken: str) -> None:
+    env_file = project.path / ".env"
+    if broken == "folder":
+        env_file.mkdir()
+    else:
+        env_file.write_text("API_TOKENS=tok-abc\nDATABASE_PASSWORD='unclosed\n")
+    result = run_suite(project, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    # pytest's Exit line, which it repeats in its summary: one message, no test run.
+    (line, *_) = [line for line in output.splitlines() if str(env_file) in line]
+    assert "not a file" in line if broken == "folder" else "line 2" in line
+    assert " passed" not in output and " failed" not in output
+    assert "Traceback" not in output and "tok-abc" not in output
+    assert len(output.splitlines()) < 20, output
+
+
 NOTES_MODULE = '''"""Notes: a team's own model."""
 
 from sqlmodel import Field, SQLModel

@@ -46,6 +46,7 @@ from {{ cookiecutter.package_name }}.settings import (
     SettingError,
     describe,
     parse_database_url,
+    setting,
 )
 
 # pytest-alembic's fixtures, without its test collector (see pyproject.toml).
@@ -58,6 +59,15 @@ WRITE_MIGRATION = 'make revision m="describe your change"'
 def stop(message: str) -> None:
     """End the whole run with one line: the failure would repeat in every test."""
     pytest.exit(message, returncode=1)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A .env that cannot be read (a folder, an unclosed quote...) would fail every
+    test alike, with the same error: say it once, in one line, before any runs."""
+    try:
+        setting("DATABASE_URL", environ={})  # reads and checks the whole file
+    except SettingError as exc:
+        stop(str(exc))
 
 
 @pytest.fixture(scope="session")
