@@ -29,6 +29,7 @@ DEPENDENCY_IMPORTS = {
     "certifi",
     "charset_normalizer",
     "click",
+    "colorama",  # installed on Windows only (click, pytest)
     "cookiecutter",
     "cruft",
     "dateutil",
@@ -59,6 +60,7 @@ DEPENDENCY_IMPORTS = {
     "py",
     "pydantic",
     "pydantic_core",
+    "pydantic_settings",
     "pygments",
     "pymysql",
     "pytest",

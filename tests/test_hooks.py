@@ -91,6 +91,8 @@ BAD_PACKAGES = {
     "shadows-private-pytest": ("_pytest", ["shadow"]),
     "shadows-pluggy": ("pluggy", ["shadow"]),
     "shadows-iniconfig": ("iniconfig", ["shadow"]),
+    # A dependency on Windows only, which uv.lock records for every platform.
+    "shadows-colorama": ("colorama", ["'colorama'", "shadow"]),
     # What every virtual environment has: pip would import itself, not the package.
     "shadows-pip": ("pip", ["'pip'", "shadow", "virtual environments"]),
     "shadows-setuptools": ("setuptools", ["'setuptools'", "shadow"]),
