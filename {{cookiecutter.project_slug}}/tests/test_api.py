@@ -282,7 +282,9 @@ def test_errors_never_show_sql_tracebacks_or_passwords(migrated_engine: Any) -> 
         raise RuntimeError("SELECT password FROM users WHERE id = 1")
 
     local = "http://127.0.0.1"
-    with TestClient(app, base_url=local, raise_server_exceptions=False) as client:
+    with TestClient(
+        app, base_url=local, client=("127.0.0.1", 50000), raise_server_exceptions=False
+    ) as client:
         failed = client.get("/boom")
         assert failed.status_code == 500
         assert failed.json() == {"detail": "internal server error"}
@@ -292,6 +294,23 @@ def test_errors_never_show_sql_tracebacks_or_passwords(migrated_engine: Any) -> 
         unavailable = client.get("/users")
         assert unavailable.status_code == 503
         assert "s3cr3t" not in unavailable.text and "SELECT" not in unavailable.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PUT", "/users", "GET, POST"),
+        ("POST", "/users/1", "DELETE, GET, PATCH"),
+        ("PUT", "/health/live", "GET"),
+        ("POST", "/openapi.json", "GET, HEAD"),
+    ],
+)
+def test_a_method_the_path_lacks_is_405_naming_every_one_it_has(
+    api: TestClient, method: str, path: str, allowed: str
+) -> None:
+    response = api.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == allowed
 
 
 def test_openapi_documents_every_error(api: TestClient) -> None:

@@ -47,6 +47,10 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+# The methods a 405's Allow header is checked for (beside those the framework names).
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
 def _error(status: int, detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status)
 
@@ -63,13 +67,19 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     exc = cast(HTTPException, exc)  # registered for HTTPException alone
     response = await http_exception_handler(request, exc)
     if exc.status_code == 405:
-        # Starlette names the methods of the first route on the path only; a client
-        # (and the OpenAPI schema) expects every method the path has.
-        methods = {
+        # The framework's Allow names the methods of the first route on the path
+        # only; a client (and the OpenAPI schema) expects every method the path has.
+        # The routes are asked whether each method matches (their `methods` are not
+        # reachable: included routers hide them); what the framework said is kept.
+        given = (exc.headers or {}).get("Allow", "")
+        methods = {method.strip() for method in given.split(",") if method.strip()}
+        methods |= {
             method
-            for route in request.app.router.routes
-            if route.matches(request.scope)[0] is not Match.NONE
-            for method in getattr(route, "methods", None) or ()
+            for method in _METHODS
+            if any(
+                route.matches({**request.scope, "method": method})[0] is Match.FULL
+                for route in request.app.router.routes
+            )
         }
         response.headers["Allow"] = ", ".join(sorted(methods))
     return response
