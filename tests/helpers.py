@@ -254,8 +254,8 @@ def bake(output_dir: Path, **context: str) -> Baked:
     """Bake the template with the real cookiecutter CLI and return the project."""
     run(bake_command(output_dir, **context))
     (path,) = [p for p in output_dir.iterdir() if p.is_dir()]
-    (settings,) = path.glob("*/settings.py")
-    return Baked(path, settings.parent.name)
+    (service,) = path.glob("*/db.py")  # the service package, whatever its name
+    return Baked(path, service.parent.name)
 
 
 def bake_alone(venv: Path, output: Path, path: str, **env: str) -> subprocess.CompletedProcess:

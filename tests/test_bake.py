@@ -78,7 +78,7 @@ MIGRATION_RUNTIME = {
     "script.py.mako",
     "autogenerate.py",
     "safety.py",
-    "limits.py",
+    "settings.py",
     "sqlite.py",
     "backfill.py",
     "review.py",
@@ -127,20 +127,39 @@ def test_each_folder_holds_one_audience(baked: Baked, answers: dict[str, str]) -
     assert not (baked.path / "alembic").exists()
 
 
+def absolute_imports(module: Path) -> set[str]:
+    """The dotted names a module imports (relative imports aside)."""
+    tree = ast.parse(module.read_text())
+    return {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    } | {
+        node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level
+    }
+
+
 def test_the_service_never_imports_the_migration_runtime_or_tools(baked: Baked) -> None:
     for module in (baked.path / baked.package).rglob("*.py"):
-        tree = ast.parse(module.read_text())
-        imported = {
-            alias.name.split(".")[0]
-            for node in ast.walk(tree)
-            if isinstance(node, ast.Import)
-            for alias in node.names
-        } | {
-            node.module.split(".")[0]
-            for node in ast.walk(tree)
-            if isinstance(node, ast.ImportFrom) and node.module and not node.level
-        }
+        imported = {name.split(".")[0] for name in absolute_imports(module)}
         assert not imported & {"migrations", "tools", "alembic"}, (module.name, imported)
+
+
+def test_the_runtime_and_tools_import_nothing_of_the_service_but_its_models(
+    baked: Baked,
+) -> None:
+    """So the service's settings, engine and API are its team's to change."""
+    modules = [*(baked.path / "migrations").glob("*.py"), *(baked.path / "tools").glob("*.py")]
+    reached = {
+        (module.name, name)
+        for module in modules
+        for name in absolute_imports(module)
+        if name.split(".")[0] == baked.package
+    }
+    assert reached == {("env.py", f"{baked.package}.models")}
 
 
 ROOMS = ("yours to edit", "generated once", "infrastructure", "from the template")

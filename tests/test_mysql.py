@@ -468,7 +468,7 @@ def test_statements_that_stayed_applied_end_at_the_last_ddl(mysql_module) -> Non
 def test_session_limits_in_the_units_each_server_takes(
     mysql_module, lock: str, statement: str, mariadb: bool | None, expected: list[str]
 ) -> None:
-    from migrations.limits import migration_limits
+    from migrations.settings import migration_limits
 
     limits = migration_limits(
         {"MIGRATION_LOCK_TIMEOUT": lock, "MIGRATION_STATEMENT_TIMEOUT": statement}

@@ -30,8 +30,7 @@ sys.path.insert(0, str(PROJECT))  # the project's package, as alembic.ini's prep
 
 def engine(url: str) -> sa.Engine:
     """An engine on `url`, read as the project reads DATABASE_URL (psycopg2 for PG)."""
-    package = next(p.parent.name for p in PROJECT.glob("*/settings.py"))
-    settings = __import__(f"{package}.settings", fromlist=["parse_database_url"])
+    settings = __import__("migrations.settings", fromlist=["parse_database_url"])
     return sa.create_engine(settings.parse_database_url(url), poolclass=sa.pool.NullPool)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
 from migrations import phases, safety
-from migrations.limits import MigrationLimits
+from migrations.settings import MigrationLimits
 
 config = context.config
 

@@ -38,8 +38,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import GenericTypeCompiler, TypeCompiler
 from sqlalchemy.types import DateTime, String
 
-from .limits import MigrationLimits
 from .safety import server_lock
+from .settings import MigrationLimits
 
 # Error numbers: lock wait timeout (metadata and row locks alike), and a statement
 # stopped by max_statement_time (MariaDB) or max_execution_time (MySQL).

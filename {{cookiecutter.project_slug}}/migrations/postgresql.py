@@ -27,8 +27,8 @@ from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import DefaultClause
 
-from .limits import MigrationLimits
 from .safety import server_lock
+from .settings import MigrationLimits
 
 # SQLSTATEs: lock_not_available (lock_timeout) and query_canceled (statement_timeout).
 _TIMEOUTS = {"55P03": "lock", "57014": "statement"}

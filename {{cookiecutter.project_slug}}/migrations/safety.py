@@ -25,14 +25,14 @@ from sqlalchemy import create_engine, event, pool
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import CompileError, DBAPIError
 
-from {{ cookiecutter.package_name }}.settings import (
+from .settings import (
+    MigrationLimits,
     SettingError,
     database_url,
     describe,
+    migration_limits,
     setting,
 )
-
-from .limits import MigrationLimits, migration_limits
 
 log = logging.getLogger("alembic.env")
 # The server this project runs on, where what SQLite cannot run does run.

@@ -30,8 +30,8 @@ from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import CompileError, DBAPIError
 from sqlalchemy.schema import DefaultClause
 
-from .limits import MigrationLimits
 from .safety import wait_for
+from .settings import MigrationLimits
 
 # With prepare_engine's recipe, DDL runs in the revision's transaction too.
 TRANSACTIONAL_DDL = True

@@ -42,12 +42,8 @@ from sqlalchemy.sql import Executable
 from sqlmodel import Session
 
 from {{ cookiecutter.package_name }}.db import create_db_engine
-from {{ cookiecutter.package_name }}.settings import (
-    SettingError,
-    describe,
-    parse_database_url,
-    setting,
-)
+
+from migrations.settings import SettingError, describe, parse_database_url, setting
 
 # pytest-alembic's fixtures, without its test collector (see pyproject.toml).
 pytest_plugins = ["pytest_alembic.plugin.fixtures"]

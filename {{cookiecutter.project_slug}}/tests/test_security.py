@@ -4,9 +4,10 @@ The routes are read from the app (its OpenAPI schema), not listed here: these ho
 for your routes too.
 """
 
+import asyncio
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +18,19 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
 from sqlalchemy import create_engine
+from starlette.types import ASGIApp, Message
 
+from {{ cookiecutter.package_name }} import settings
 from {{ cookiecutter.package_name }}.api import create_app, routes
 from {{ cookiecutter.package_name }}.api.__main__ import main
 from {{ cookiecutter.package_name }}.api.deps import database
 from {{ cookiecutter.package_name }}.api.security import (
     MAX_BODY_BYTES,
+    HideCredentials,
     configured_tokens,
+    open_api_chosen,
 )
-from {{ cookiecutter.package_name }}.settings import setting
+from {{ cookiecutter.package_name }}.settings import PROJECT_ROOT, SettingError
 
 TOKENS = ("first-token-0123456789", "second-token-9876543210")
 JSON = {"content-type": "application/json"}
@@ -115,6 +120,16 @@ def test_each_token_gets_in_and_health_needs_none(
     assert client.get("/health/live").status_code == 200
 
 
+@pytest.mark.parametrize(
+    "path", ["/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"]
+)
+def test_the_apis_description_is_public_as_docs_api_md_says(
+    client: TestClient, path: str
+) -> None:
+    # The routes and their schemas, no data: clients and schemathesis read them first.
+    assert client.get(path).status_code == 200
+
+
 def test_openapi_declares_the_bearer_scheme_on_every_guarded_route(
     client: TestClient,
 ) -> None:
@@ -174,31 +189,40 @@ def test_an_open_api_is_refused_beyond_this_machine(
 
 
 def test_a_variable_set_blank_in_the_environment_ignores_env_file(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text("API_TOKENS=a-token-in-dotenv\nAPI_OPEN=1\n")
-    for name, value in (("API_TOKENS", "a-token-in-dotenv"), ("API_OPEN", "1")):
-        assert setting(name, {}, env_file)[0] == value  # absent: .env is read
-        assert setting(name, {name: ""}, env_file) == ("", name)  # blank: not set
-        assert setting(name, {name: " "}, env_file) == ("", name)
+    monkeypatch.setattr(settings, "ENV_FILE", env_file)
+    monkeypatch.delenv("API_TOKENS", raising=False)
+    monkeypatch.delenv("API_OPEN", raising=False)
+    assert configured_tokens() == ("a-token-in-dotenv",)  # absent: .env is read
+    assert open_api_chosen()
+    for blank in ("", " "):  # set, but blank: not set, whatever .env says
+        monkeypatch.setenv("API_TOKENS", blank)
+        monkeypatch.setenv("API_OPEN", blank)
+        assert configured_tokens() == () and not open_api_chosen()
 
 
 @pytest.mark.parametrize(
-    ("server", "open_by_choice", "status"),
+    ("caller", "open_by_choice", "status"),
     [
-        ("http://127.0.0.1", "", 200),  # make run: this machine only
-        ("http://192.0.2.10", "", 401),  # any other address: as if tokens were wrong
-        ("http://192.0.2.10", "1", 200),  # API_OPEN=1: open on purpose
+        ("127.0.0.1", "", 200),  # make run: this machine only
+        ("::1", "", 200),
+        ("192.0.2.10", "", 401),  # any other machine: as if tokens were wrong
+        ("192.0.2.10", "1", 200),  # API_OPEN=1: open on purpose
     ],
 )
 def test_an_app_without_tokens_answers_other_machines_only_when_told(
-    monkeypatch: pytest.MonkeyPatch, server: str, open_by_choice: str, status: int
+    monkeypatch: pytest.MonkeyPatch, caller: str, open_by_choice: str, status: int
 ) -> None:
     # However the app is served (uvicorn app:app, gunicorn), not only through main().
+    # The server listens on loopback, as behind a reverse proxy on this machine: the
+    # caller's address decides, never the one the server listens on.
     monkeypatch.setenv("API_OPEN", open_by_choice)
     app = create_app(tokens=(), routers=[probe])
-    with TestClient(app, base_url=server) as client:
+    local = "http://127.0.0.1"
+    with TestClient(app, base_url=local, client=(caller, 50000)) as client:
         assert client.get("/probe-for-the-tests").status_code == status
 
 
@@ -207,6 +231,93 @@ def test_a_body_without_a_token_is_refused_unread(client: TestClient) -> None:
     response = client.post(BODY_PROBE, content=b"{not json", headers=JSON)
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == "Bearer"
+    # The body is left unread on the connection: the server closes it, and says so
+    # (a client's next request on it would wait behind the body).
+    assert response.headers["Connection"] == "close"
+
+
+def called_directly(
+    app: ASGIApp,
+    headers: list[tuple[str, str]],
+    chunks: Iterable[bytes] = (),
+    client: str = "127.0.0.1",
+) -> tuple[int, dict[str, str], int]:
+    """POST BODY_PROBE to `app` as a server calls it, with exactly `headers` (a
+    TestClient writes its own Content-Length or Transfer-Encoding) and the body in
+    `chunks`: the answer's status and headers, and how many body bytes were read."""
+    pending = iter(chunks)
+    read, ended = 0, False
+    started: list[Message] = []
+
+    async def receive() -> Message:
+        nonlocal read, ended
+        chunk = next(pending, None)
+        if chunk is not None:
+            read += len(chunk)
+            return {"type": "http.request", "body": chunk, "more_body": True}
+        if ended:
+            return {"type": "http.disconnect"}
+        ended = True
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            started.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": BODY_PROBE,
+        "raw_path": BODY_PROBE.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers],
+        "client": (client, 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+    async def call() -> None:
+        await app(scope, receive, send)
+
+    asyncio.run(call())
+    (start,) = started
+    answer = {k.decode().lower(): v.decode() for k, v in start["headers"]}
+    return start["status"], answer, read
+
+
+# Each makes a server read a body (two Transfer-Encoding headers: uvicorn reads it
+# chunked), though a first header alone may say there is none.
+FRAMINGS = {
+    "chunked second": [("Transfer-Encoding", "gzip"), ("Transfer-Encoding", "chunked")],
+    "any encoding": [("Transfer-Encoding", "identity")],
+    "length second": [("Content-Length", "0"), ("Content-Length", "9")],
+}
+
+
+@pytest.mark.parametrize("framing", FRAMINGS.values(), ids=FRAMINGS.keys())
+def test_a_body_however_framed_is_refused_unread_without_a_token(
+    framing: list[tuple[str, str]],
+) -> None:
+    headers = [*JSON.items(), *framing]
+    status, answer, read = called_directly(APP, headers, [b"{bad json"])
+    assert (status, read) == (401, 0)  # never 422: the body was not even read
+    assert answer["connection"] == "close"
+
+
+@pytest.mark.parametrize(
+    "framing", [*FRAMINGS.values(), []], ids=[*FRAMINGS.keys(), "none"]
+)
+def test_a_body_however_framed_is_bounded_with_a_token(
+    framing: list[tuple[str, str]],
+) -> None:
+    headers = [*JSON.items(), ("Authorization", f"Bearer {TOKENS[0]}"), *framing]
+    five_mib = (b"x" * 65536 for _ in range(80))
+    status, answer, read = called_directly(APP, headers, five_mib)
+    assert status == 413 and answer["connection"] == "close"
+    assert read <= MAX_BODY_BYTES + 65536  # stopped once past the limit
 
 
 def test_a_body_over_the_limit_is_refused_even_with_a_token(
@@ -243,3 +354,39 @@ def test_invalid_input_gets_a_short_422_that_echoes_nothing_large(
     response = client.post(BODY_PROBE, content=body, headers=headers)
     assert response.status_code == 422, response.text
     assert len(response.content) < 1000
+
+
+def test_the_access_log_masks_a_token_however_it_is_encoded() -> None:
+    mask = HideCredentials(TOKENS)
+    token = TOKENS[0]
+    partly = f"%{ord(token[0]):02x}{token[1:]}"  # as uvicorn logs it: the raw path
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", f"/users/{partly}/x%0Ay?{partly}", "1.1", 401),
+        None,
+    )
+    assert mask.filter(record)
+    line = record.getMessage()
+    leaked = token[1:] in line
+    assert not leaked  # checked first: a failure here prints no token
+    # Masked, never decoded: a decoded %0A would start a forged line.
+    assert line == '127.0.0.1:5000 - "GET /users/***/x%0Ay?*** HTTP/1.1" 401'
+
+
+def test_the_placeholder_token_of_env_example_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    no_server: list[dict[str, Any]],
+) -> None:
+    example = (PROJECT_ROOT / ".env.example").read_text()
+    (placeholder,) = re.findall(r"^# API_TOKENS=(.+)$", example, re.MULTILINE)
+    monkeypatch.setenv("API_TOKENS", f"a-real-token-0123456789, {placeholder}")
+    with pytest.raises(SettingError, match="API_TOKENS"):
+        configured_tokens()
+    assert main([]) == 2 and not no_server
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("Cannot start the API: API_TOKENS") and "a-real" not in line

@@ -40,11 +40,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL
 
-from {{ cookiecutter.package_name }}.settings import (
-    PROJECT_ROOT,
-    SettingError,
-    database_url,
-)
+from migrations.settings import PROJECT_ROOT, SettingError, database_url
 
 
 {%- if cookiecutter.database == "mysql" %}

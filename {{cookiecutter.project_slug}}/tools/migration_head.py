@@ -107,10 +107,7 @@ def database_heads() -> list[str] | None:
     """The revisions the database of DATABASE_URL is at; None if unreachable."""
     import sqlalchemy as sa
 
-    from {{ cookiecutter.package_name }}.settings import (
-        SettingError,
-        database_url,
-    )
+    from migrations.settings import SettingError, database_url
 
     try:
         engine = sa.create_engine(database_url(), poolclass=sa.pool.NullPool)

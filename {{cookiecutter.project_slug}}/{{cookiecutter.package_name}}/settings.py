@@ -1,21 +1,23 @@
-"""The service's configuration: one resolver shared by the app and its migrations.
+"""The service's settings, yours to change: read with pydantic-settings, the usual
+choice of pydantic projects.
 
-Each setting comes from the process environment, else from .env in the project root:
-a variable the environment sets, even to blank, wins, and .env is read only for those
-it lacks.
-Imports nothing heavy: `alembic upgrade head` reads DATABASE_URL through it on every
-deploy.
+Each comes from the process environment, else from .env in the project folder: a
+variable the environment sets, even to blank, wins. The migrations read the variables
+they need on their own (migrations/settings.py), so this file can change shape without
+breaking them; tests/test_settings.py checks that both still find the same database.
 """
 
 from __future__ import annotations
 
 import io
-import os
-from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+from pydantic import SecretStr
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Installed from a wheel, the package sits in site-packages: no project folder there to
@@ -23,216 +25,116 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 IN_PROJECT = (PROJECT_ROOT / "alembic.ini").is_file()
 ENV_FILE = PROJECT_ROOT / ".env"
 DEFAULT_SQLITE_FILE = PROJECT_ROOT / "{{ cookiecutter.package_name }}.db"
-# The backends whose migrations this project guards (one run at a time, bounded
-# waits): its server's, and SQLite, the scratch database of its checks and tests.
 {%- if cookiecutter.database == "mysql" %}
-SUPPORTED_BACKENDS = ("mysql", "sqlite")
-{%- else %}
-SUPPORTED_BACKENDS = ("postgresql", "sqlite")
-{%- endif %}
-# Query parameters that carry a secret, masked like the password in every message.
-_SECRET_PARAMETERS = {"password", "passwd", "pwd", "sslpassword"}
-{%- if cookiecutter.database == "mysql" %}
-
-# A bare mysql:// would mean mysqlclient, a C extension to compile; this project ships
-# PyMySQL, pure Python. MariaDB speaks the same protocol.
+# A bare scheme means the driver this project installs: PyMySQL (pure Python; a bare
+# mysql:// would mean mysqlclient, a C extension). MariaDB speaks the same protocol.
 _BARE_SCHEMES = {"mysql": "mysql+pymysql", "mariadb": "mysql+pymysql"}
-_EXAMPLE = "e.g. mysql://user:password@localhost:3306/dbname or sqlite:///app.db"
-_USE = "use mysql:// (PyMySQL) or sqlite:///"
 {%- else %}
-
-# SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3 and rejects postgres:// (what
-# many hosts hand out); this project ships psycopg2, so both mean psycopg2 here.
+# A bare scheme means the driver this project installs: psycopg2 (SQLAlchemy 2.1 reads
+# postgresql:// as psycopg 3 and refuses postgres://, what many hosts hand out).
 _BARE_SCHEMES = {"postgres": "postgresql+psycopg2", "postgresql": "postgresql+psycopg2"}
-_EXAMPLE = "e.g. postgresql://user:password@localhost:5432/dbname or sqlite:///app.db"
-_USE = "use postgresql:// (psycopg2) or sqlite:///"
 {%- endif %}
 
 
 class SettingError(ValueError):
-    """A setting cannot be used; the message names it and never shows a password."""
+    """A setting cannot be used; the message names it and never shows a secret."""
 
 
-class DatabaseURLError(SettingError):
-    """DATABASE_URL cannot be used."""
+class Settings(BaseSettings):
+    """What the service reads: the environment's names, upper-cased (DATABASE_URL)."""
+
+    database_url: str = ""
+    # On its own, as it is (no percent-encoding): what a secret store or docker
+    # compose hands over. Used instead of the password in DATABASE_URL.
+    database_password: SecretStr = SecretStr("")
+    api_tokens: SecretStr = SecretStr("")  # comma-separated bearer tokens
+    api_open: str = ""  # "1": serve without tokens beyond this machine, on purpose
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, _LiteralEnvFile(settings_cls)
 
 
-def setting(
-    name: str,
-    environ: Mapping[str, str] | None = None,
-    env_file: Path = ENV_FILE,
-    strip: bool = True,
-) -> tuple[str, str]:
-    """A setting's value ("" when unset) and where it came from, for messages.
+class _LiteralEnvFile(PydanticBaseSettingsSource):
+    """.env taken as written: pydantic-settings' own source expands ${VAR} in values,
+    which would change a password or token that holds a $."""
 
-    A variable in the environment is the value, even blank ("" then: not configured,
-    on purpose, whatever .env says); .env is read only for a variable the environment
-    lacks, and only in the project folder. Spaces around it go, unless `strip` is
-    False (a password may begin or end with one).
-    """
-    environ = os.environ if environ is None else environ
-    if name in environ or not IN_PROJECT:
-        value = environ.get(name, "")
-        return value.strip() if strip else value, name
-    if not env_file.is_file():
-        if env_file.is_symlink() or env_file.exists():  # a folder, a broken link...
-            what = "a link to nothing" if not env_file.exists() else "not a file"
+    def get_field_value(
+        self, field: FieldInfo, field_name: str
+    ) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads the file whole
+
+    def __call__(self) -> dict[str, Any]:
+        if not IN_PROJECT or not (ENV_FILE.exists() or ENV_FILE.is_symlink()):
+            return {}
+        # Imported late: a deployment sets the environment and never reads .env.
+        from dotenv import dotenv_values
+
+        try:  # python-dotenv would take a folder or a broken link for an empty file
+            text = ENV_FILE.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
             raise SettingError(
-                f"{env_file} is {what}: make it a file of settings or remove it, or "
-                f"set {name} in the environment"
-            )
-        return "", name
-    # Imported late: a deploy sets the environment and never needs to read .env.
-    from dotenv import dotenv_values
-    from dotenv.parser import parse_stream
-
-    try:
-        text = env_file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
-        raise SettingError(
-            f"{env_file} cannot be read ({reason}): fix or remove it, or set {name} "
-            "in the environment"
-        ) from None
-    # python-dotenv skips a line it cannot parse, with a warning: a token or URL on it
-    # would be silently unset (an API without tokens). Its number, never its text.
-    for binding in parse_stream(io.StringIO(text)):
-        if binding.error:
-            raise SettingError(
-                f"{env_file}, line {binding.original.line}, is not NAME=value (an "
-                "unclosed quote?): fix or remove that line"
-            )
-    # No ${VAR} expansion: a value (a password, a token) is taken as written.
-    values = dotenv_values(stream=io.StringIO(text), interpolate=False)
-    value = values.get(name) or ""
-    return value.strip() if strip else value, f"{name} (from {env_file})"
+                f"{ENV_FILE} cannot be read (not a file of UTF-8 text?): fix or "
+                "remove it"
+            ) from None
+        values = dotenv_values(stream=io.StringIO(text), interpolate=False)
+        fields = self.settings_cls.model_fields
+        return {
+            name.lower(): value
+            for name, value in values.items()
+            if value is not None and name.lower() in fields
+        }
 
 
-def database_url(
-    environ: Mapping[str, str] | None = None,
-    env_file: Path = ENV_FILE,
-    name: str = "DATABASE_URL",
-) -> URL:
-    """Return the database URL: environment, then .env, then a SQLite file here."""
-    raw, source = setting(name, environ, env_file)
-    if not raw and not IN_PROJECT:
-        raise DatabaseURLError(
-            "DATABASE_URL is not set, and an installed package has no project folder "
-            f"for a default database: set it, {_EXAMPLE}"
-        )
+def database_url(settings: Settings | None = None) -> URL:
+    """The app's database: DATABASE_URL (with DATABASE_PASSWORD), else a SQLite file in
+    the project. The migrations apply the same rules, and check more (migrations/
+    settings.py): a URL they accept works here."""
+    settings = settings or Settings()
+    raw = settings.database_url.strip()
     if not raw:
+        if not IN_PROJECT:
+            raise SettingError(
+                "DATABASE_URL is not set, and an installed package has no project "
+                "folder for a default database: set it"
+            )
         return URL.create("sqlite", database=str(DEFAULT_SQLITE_FILE))
-    url = parse_database_url(raw, source)
-    # The password on its own, as it is (no percent-encoding): what a secret store or
-    # docker compose hands over, whatever characters it holds but NUL.
-    password, where = setting("DATABASE_PASSWORD", environ, env_file, strip=False)
-    if "\x00" in password:
-        raise DatabaseURLError(f"{where} holds a NUL character, which no driver takes")
-    return url.set(password=password) if password else url
-
-
-def parse_database_url(raw: str, source: str = "DATABASE_URL") -> URL:
-    """Parse and check a URL, giving bare schemes this project's driver."""
-    scheme, separator, rest = raw.partition("://")
-    if not separator or not scheme:
-        raise DatabaseURLError(f"{source} is not a database URL; use {_EXAMPLE}")
+    scheme, _, rest = raw.partition("://")
     scheme = _BARE_SCHEMES.get(scheme.lower(), scheme)
 {%- if cookiecutter.database == "mysql" %}
-    if scheme.lower().startswith("mariadb+"):
-        # One dialect for both servers: SQLAlchemy tells MariaDB apart when it
-        # connects, and every check in this project then reads "mysql".
+    if scheme.lower().startswith("mariadb+"):  # one dialect for both servers
         scheme = "mysql+" + scheme.partition("+")[2]
 {%- endif %}
-    if rest.split("?", 1)[0].count("@") > 1:
-        # Parsed as it stands, part of the password would become the host name, and
-        # be shown as such in every "cannot connect" message.
-        raise DatabaseURLError(
-            f"{source} has more than one '@': percent-encode '@' in the password as "
-            f"%40; use {_EXAMPLE}"
-        )
     try:
+        # A second '@' would make part of the password the host, shown in messages.
+        if rest.split("?", 1)[0].count("@") > 1:
+            raise ValueError
         url = make_url(f"{scheme}://{rest}")
     except (ArgumentError, ValueError):
         # The parser's message may quote the URL, password included: never show it.
-        raise DatabaseURLError(
-            f"{source} is malformed (percent-encode special characters in the "
-            f"password, e.g. @ as %40); use {_EXAMPLE}"
+        raise SettingError(
+            "DATABASE_URL is malformed: percent-encode special characters in the "
+            "password (@ as %40)"
         ) from None
-    query = [
-        item
-        for value in url.query.values()  # a tuple for a repeated parameter
-        for item in (value if isinstance(value, tuple) else (value,))
-    ]
-    parts = (url.username, url.password, url.host, url.database, *query)
-    if any("\x00" in str(part) for part in parts if part is not None):
-        # Drivers and files refuse it with a traceback; %00 decodes to it.
-        raise DatabaseURLError(f"{source} holds a NUL character (%00): remove it")
-    try:
-        dialect = url.get_dialect()
-    except NoSuchModuleError:
-        raise DatabaseURLError(
-            f"{source} names an unknown database driver {url.drivername!r}; {_USE}"
-        ) from None
-    if url.get_backend_name() not in SUPPORTED_BACKENDS:
-        raise DatabaseURLError(
-            f"{source} names {url.get_backend_name()}, whose migrations this project "
-            f"does not guard (one run at a time, bounded waits); {_USE}"
-        )
-    try:
-        dialect.import_dbapi()
-    except ImportError:
-        raise DatabaseURLError(
-            f"{source} asks for driver {url.drivername!r}, whose Python package is "
-            f"not installed; install it or {_USE}"
-        ) from None
-    try:
-        # What the driver will be handed: a port or option it cannot take fails here,
-        # in one line, not at the first connection with a traceback.
-        dialect().create_connect_args(url)
-    except (ArgumentError, ValueError, TypeError):
-        # The message may quote the URL, password included: never show it.
-        raise DatabaseURLError(
-            f"{source} has a part or option its driver cannot take (a port that is "
-            f"not a number, a host in a SQLite URL, ...); use {_EXAMPLE}"
-        ) from None
+    if password := settings.database_password.get_secret_value():
+        url = url.set(password=password)
 {%- if cookiecutter.database == "mysql" %}
     if url.get_backend_name() == "mysql":
-        return _utf8mb4(url, source)
+        # MySQL's "utf8" holds 3 bytes a character: every connection speaks utf8mb4.
+        url = url.update_query_dict({"charset": "utf8mb4"})
 {%- endif %}
-    return _anchor_sqlite_path(url)
-
-
-def describe(url: URL) -> str:
-    """Render a URL for messages and logs, password masked (in the query too)."""
-    masked = "MASKED"  # rendered as is (a "*" in a query value is percent-encoded)
-    query = {
-        key: masked if key.lower() in _SECRET_PARAMETERS else value
-        for key, value in url.query.items()
-    }
-    text = url.set(query=query).render_as_string(hide_password=True)
-    return text.replace(f"={masked}", "=***")
-{%- if cookiecutter.database == "mysql" %}
-
-
-def _utf8mb4(url: URL, source: str) -> URL:
-    # MySQL's "utf8" holds 3 bytes a character at most: an emoji cannot be stored, or
-    # is cut off. Connections always speak utf8mb4; a URL asking for less is refused.
-    charset = url.query.get("charset", "utf8mb4")
-    if charset != "utf8mb4":
-        raise DatabaseURLError(
-            f"{source} asks for charset={charset}, which cannot hold every character; "
-            "use charset=utf8mb4 or leave it out"
-        )
-    return url.update_query_dict({"charset": "utf8mb4"})
-{%- endif %}
-
-
-def _anchor_sqlite_path(url: URL) -> URL:
     # A relative SQLite path means "in this project", wherever the command runs from.
     database = url.database or ""
-    if url.get_backend_name() != "sqlite" or database in ("", ":memory:"):
-        return url
-    if database.startswith("file:") or Path(database).is_absolute():
-        return url
-    folder = PROJECT_ROOT if IN_PROJECT else Path.cwd()
-    return url.set(database=str(folder / database))
+    kept = database in ("", ":memory:") or database.startswith("file:")
+    sqlite = url.get_backend_name() == "sqlite"
+    if sqlite and not (kept or Path(database).is_absolute()):
+        folder = PROJECT_ROOT if IN_PROJECT else Path.cwd()
+        url = url.set(database=str(folder / database))
+    return url

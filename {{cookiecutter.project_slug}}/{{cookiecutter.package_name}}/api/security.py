@@ -11,7 +11,7 @@ import ipaddress
 import logging
 import re
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
@@ -19,9 +19,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..settings import setting
+from ..settings import SettingError, Settings
 
 TOKENS = "API_TOKENS"
+# The example value in .env.example: public, so never a token.
+PLACEHOLDER = "replace-with-a-long-random-token"
 # An explicit choice to serve without tokens beyond this machine (see __main__.py).
 OPEN = "API_OPEN"
 # The largest request body read: the example bodies are a few hundred bytes.
@@ -40,7 +42,7 @@ _bearer = HTTPBearer(
 class HideCredentials(logging.Filter):
     """Masks what may be a credential in uvicorn's access log lines: every query value
     (?access_token=, ?jwt=, ?sig=... a client's mistake or a signed link), and the
-    configured tokens wherever they appear, the path included."""
+    configured tokens wherever they appear, the path included, however encoded."""
 
     def __init__(self, tokens: tuple[str, ...]) -> None:
         super().__init__()
@@ -55,9 +57,17 @@ class HideCredentials(logging.Filter):
             line = path + mark + re.sub(r"=[^&;]*", "=***", query)
             for token in self.tokens:
                 line = line.replace(token, "***")
+            # uvicorn logs the raw path: a token partly percent-encoded (%74oken)
+            # escapes the replacement above. A part that holds one once decoded is
+            # masked whole; the decoded text is never logged (%0A would forge a line).
+            line = re.sub(r"[^/?&;=]+", self._mask_if_token, line)
             args[2] = line
             record.args = tuple(args)
         return True
+
+    def _mask_if_token(self, part: re.Match[str]) -> str:
+        decoded = unquote(part[0])
+        return "***" if any(token in decoded for token in self.tokens) else part[0]
 
 
 def hide_credentials_in_access_log(tokens: tuple[str, ...]) -> None:
@@ -72,14 +82,21 @@ def hide_credentials_in_access_log(tokens: tuple[str, ...]) -> None:
 
 def configured_tokens() -> tuple[str, ...]:
     """The tokens API_TOKENS lists (environment, then .env); () when it is unset."""
-    raw, _ = setting(TOKENS)
-    return tuple(token.strip() for token in raw.split(",") if token.strip())
+    raw = Settings().api_tokens.get_secret_value()
+    tokens = tuple(token.strip() for token in raw.split(",") if token.strip())
+    # Copied from .env.example unchanged, it would let in anyone who read the example.
+    if PLACEHOLDER in tokens:
+        raise SettingError(
+            f"{TOKENS} holds the placeholder of .env.example: replace it with long "
+            'random tokens, e.g. python3 -c "import secrets; '
+            'print(secrets.token_urlsafe(32))"'
+        )
+    return tokens
 
 
 def open_api_chosen() -> bool:
     """Whether the operator set API_OPEN to serve without tokens on purpose."""
-    value, _ = setting(OPEN)
-    return value.lower() in ("1", "true", "yes")
+    return Settings().api_open.strip().lower() in ("1", "true", "yes")
 
 
 def this_machine_only(host: str) -> bool:
@@ -106,19 +123,22 @@ def may_call(request_scope: Scope, authorization: str | None) -> bool:
     state = request_scope["app"].state
     tokens: tuple[str, ...] = state.api_tokens
     if not tokens:
-        host = (request_scope.get("server") or ("",))[0]
-        return bool(state.api_open) or this_machine_only(str(host))
+        # The caller's address, not the server's: a server on loopback behind a
+        # reverse proxy would let in everyone. Behind a proxy on this machine, that
+        # address is the client's only with proxy headers (docs/api.md).
+        client = (request_scope.get("client") or ("",))[0]
+        return bool(state.api_open) or this_machine_only(str(client))
     scheme, _, credentials = (authorization or "").partition(" ")
     return scheme.lower() == "bearer" and _matches(credentials, tokens)
 
 
-def _refusal() -> HTTPException:
+def _refusal(headers: dict[str, str] | None = None) -> HTTPException:
     # A new exception each time: a shared one would carry one request's traceback
     # into the next.
     return HTTPException(
         status_code=401,
         detail="a valid bearer token is required",
-        headers={"WWW-Authenticate": "Bearer"},
+        headers={"WWW-Authenticate": "Bearer", **(headers or {})},
     )
 
 
@@ -143,6 +163,11 @@ class BodyGate:
     caller with no token gets 422 for malformed JSON and makes the server hold
     whatever it sends. Here a caller that may not call the API gets the same 401 as
     require_token gives, unread; and any body over MAX_BODY_BYTES gets 413.
+
+    Any Transfer-Encoding header (however many, whatever they say) or any
+    Content-Length but 0 means a body: servers differ on which header wins (uvicorn
+    reads `gzip` then `chunked` as chunked), so the gate never trusts one of them to
+    say there is none. Whatever the headers say, no more than MAX_BODY_BYTES is read.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -153,15 +178,16 @@ class BodyGate:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        length = headers.get("content-length", "0")
-        chunked = "chunked" in headers.get("transfer-encoding", "").lower()
-        if length == "0" and not chunked:  # no body: require_token decides
-            await self.app(scope, receive, send)
-            return
-        refusal: HTTPException | None = None
-        if not may_call(scope, headers.get("authorization")):
-            refusal = _refusal()
-        elif not length.isdigit() or int(length) > MAX_BODY_BYTES:
+        lengths = headers.getlist("content-length")
+        has_body = bool(headers.getlist("transfer-encoding")) or any(
+            length != "0" for length in lengths
+        )
+        refusal: HTTPException | None = None  # without a body, require_token decides
+        if has_body and not may_call(scope, headers.get("authorization")):
+            refusal = _refusal(_CLOSE)
+        elif has_body and not all(
+            n.isascii() and n.isdigit() and int(n) <= MAX_BODY_BYTES for n in lengths
+        ):
             refusal = HTTPException(413, _TOO_LARGE, _CLOSE)
         if refusal is not None:
             body = {"detail": refusal.detail}
@@ -172,8 +198,8 @@ class BodyGate:
 
 
 def _bounded(receive: Receive) -> Receive:
-    """`receive`, stopping a body that grows past MAX_BODY_BYTES (chunked, or longer
-    than its Content-Length said)."""
+    """`receive`, stopping a body that grows past MAX_BODY_BYTES (chunked, longer
+    than its Content-Length said, or with no header saying there is one)."""
     received = 0
 
     async def bounded() -> Message:

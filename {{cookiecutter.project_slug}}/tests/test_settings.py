@@ -1,0 +1,52 @@
+"""The app and its migrations read their settings apart: settings.py is yours to
+change, migrations/settings.py is the migration runtime's own. These check they still
+meet the same database, so a change to one that the other does not follow fails here,
+not in production."""
+
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.package_name }} import settings as service_settings
+from {{ cookiecutter.package_name }}.settings import Settings, database_url
+
+from migrations import settings as runtime
+
+READ = ("DATABASE_URL", "DATABASE_PASSWORD", "MIGRATION_DATABASE_URL")
+{%- if cookiecutter.database == "mysql" %}
+SERVER = "mysql://app@db.example:3306/shop"
+{%- else %}
+SERVER = "postgres://app@db.example:5432/shop"
+{%- endif %}
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {},  # the default: a SQLite file in the project
+        {"DATABASE_URL": "sqlite:///data/app.db"},  # relative: in the project
+        {"DATABASE_URL": f"  {SERVER}  "},
+        {"DATABASE_URL": SERVER, "DATABASE_PASSWORD": " p@ss w$rd%40 "},
+        {"DATABASE_URL": SERVER.replace("app@", "app:in%40url@")},
+    ],
+    ids=["default", "relative-sqlite", "server", "password-apart", "password-in-url"],
+)
+def test_the_app_and_the_migrations_find_the_same_database(
+    monkeypatch: pytest.MonkeyPatch, environ: dict[str, str]
+) -> None:
+    for name in READ:  # blank in the environment: .env is not read for it
+        monkeypatch.setenv(name, environ.get(name, ""))
+    assert database_url() == runtime.database_url()
+
+
+def test_both_read_env_file_values_as_written(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    env_file = tmp_path / ".env"
+    password = "pa$" + "{HOME}ss"  # what python-dotenv would expand by default
+    env_file.write_text(f"DATABASE_URL={SERVER}\nDATABASE_PASSWORD='{password}'\n")
+    monkeypatch.setattr(service_settings, "ENV_FILE", env_file)
+    for name in READ:
+        monkeypatch.delenv(name, raising=False)
+    assert Settings().database_password.get_secret_value() == password
+    assert database_url() == runtime.database_url(env_file=env_file)
