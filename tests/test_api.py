@@ -2,6 +2,7 @@
 
 import http.client
 import json
+import shutil
 import socket
 import sys
 import threading
@@ -377,3 +378,74 @@ def test_after_a_500_the_client_is_told_to_reconnect(project: Baked, tmp_path: P
     finally:
         log = server.stop()
     assert log.count("RuntimeError: a bug") == 3  # the traceback stays in the log
+
+
+DEADLOCK_ROUTE = '''"""A route whose transaction meets another in a deadlock, for the tests."""
+
+import threading
+import time
+
+from fastapi import APIRouter
+from sqlalchemy import text
+
+from ...db import get_engine
+
+router = APIRouter()
+
+
+@router.post("/a-deadlock")
+def a_deadlock() -> None:
+    engine = get_engine()
+    with engine.begin() as setup:
+        setup.execute(text("CREATE TABLE pair (id INT PRIMARY KEY, v INT)"))
+        setup.execute(text("INSERT INTO pair VALUES (1, 0), (2, 0)"))
+    first, second = engine.connect(), engine.connect()
+    failed: list[Exception] = []
+
+    def update(connection, row: int) -> None:
+        try:
+            connection.execute(text(f"UPDATE pair SET v = v + 1 WHERE id = {row}"))
+        except Exception as exc:  # the one the server picks to fail
+            failed.append(exc)
+            connection.rollback()
+
+    update(first, 1)
+    update(second, 2)
+    crossing = threading.Thread(target=update, args=(first, 2))
+    crossing.start()
+    time.sleep(0.3)  # first now waits for second's row: second closes the circle
+    update(second, 1)
+    crossing.join()
+    for connection in (first, second):
+        connection.rollback()
+        connection.close()
+    raise failed[0]
+'''
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+        pytest.param("mysql", marks=pytest.mark.mysql),
+    ],
+)
+def test_a_deadlock_is_a_conflict_to_send_again_not_an_outage(
+    request: pytest.FixtureRequest, backend: str, tmp_path: Path
+) -> None:
+    baked: Baked = request.getfixturevalue(f"baked_{backend}")
+    project = Baked(tmp_path / baked.path.name, baked.package)
+    shutil.copytree(baked.path, project.path)
+    routes = project.path / project.package / "api" / "routes"
+    (routes / "a_deadlock.py").write_text(DEADLOCK_ROUTE)
+    database = request.getfixturevalue(f"{backend.replace('postgresql', 'postgres')}_url")
+    project.alembic("upgrade", "head", DATABASE_URL=database)
+    server = make_run(project, tmp_path / "server.log", DATABASE_URL=database, API_TOKENS=TOKEN)
+    try:
+        status, answer = Client(server).send("POST", "/a-deadlock")
+    finally:
+        log = server.stop()
+    # The database is up: the request met another and may be sent again.
+    assert status == 409, (answer, log[-3000:])
+    assert "send it again" in answer["detail"]
+    assert " 503 " not in log

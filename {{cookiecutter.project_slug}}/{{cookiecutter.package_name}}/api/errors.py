@@ -35,7 +35,7 @@ _DESCRIPTIONS = {
     400: "The body is not JSON",
     401: "A valid bearer token is required",
     404: "A row the request names does not exist",
-    409: "The change contradicts rows already there",
+    409: "The change contradicts rows already there, or met another (send it again)",
     503: "The database is unavailable; retry later",
 }
 
@@ -118,10 +118,39 @@ async def _value_out_of_range(_request: Request, exc: Exception) -> JSONResponse
         "type": "value_error",
     }
     return JSONResponse({"detail": [error]}, status_code=422)
+{%- if cookiecutter.database == "mysql" %}
+
+
+# The server's error number for a deadlock (the first of the driver error's args): it
+# rolled this transaction back.
+_DEADLOCK_ERRNOS = {1213}
+{%- else %}
+
+
+# SQLSTATEs of a deadlock and of a serialization failure: the server rolled this
+# transaction back.
+_DEADLOCK_SQLSTATES = {"40P01", "40001"}
+{%- endif %}
+
+
+def _met_another_transaction(exc: Exception) -> bool:
+    """Whether the database refused the work because another transaction crossed it
+    (a deadlock): the database is up, and the same request may simply be sent again."""
+    orig = getattr(exc, "orig", None)
+{%- if cookiecutter.database == "mysql" %}
+    errno = getattr(orig, "args", (None,))[:1]
+    return bool(errno) and errno[0] in _DEADLOCK_ERRNOS
+{%- else %}
+    return getattr(orig, "pgcode", None) in _DEADLOCK_SQLSTATES
+{%- endif %}
 
 
 async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
-    log.error("The database is unavailable: %s", type(exc.__cause__ or exc).__name__)
+    cause = type(exc.__cause__ or exc).__name__
+    if _met_another_transaction(exc):
+        log.warning("A transaction met another: %s", cause)
+        return _error(409, "the change met another made at once: send it again")
+    log.error("The database is unavailable: %s", cause)
     response = _error(503, "the database is unavailable; retry later")
     response.headers["Retry-After"] = "5"
     return response
