@@ -89,8 +89,14 @@ BACKEND = "postgresql"
 TOOLS, PACKAGE, SUFFIX = ("pg_dump",), "PostgreSQL client tools", ".dump"
 
 
-# Query parameters that are secrets, and the variables libpq reads them from instead.
-SECRETS = {"password": "PGPASSWORD", "sslpassword": "PGSSLPASSWORD"}
+# Query parameters that are secrets, and the variables libpq reads them from instead
+# (pwd= and passwd= are other drivers' names for the password: not on the command line).
+SECRETS = {
+    "password": "PGPASSWORD",
+    "pwd": "PGPASSWORD",
+    "passwd": "PGPASSWORD",
+    "sslpassword": "PGSSLPASSWORD",
+}
 
 
 def libpq_target(url: URL) -> tuple[str, dict[str, str]]:
@@ -105,8 +111,9 @@ def libpq_target(url: URL) -> tuple[str, dict[str, str]]:
     given = {
         key.lower(): query.pop(key) for key in list(query) if key.lower() in SECRETS
     }
-    secrets = {variable: given.get(key) for key, variable in SECRETS.items()}
-    secrets["PGPASSWORD"] = url.password or secrets["PGPASSWORD"]
+    secrets = {"PGPASSWORD": url.password}
+    for key, variable in SECRETS.items():
+        secrets[variable] = secrets.get(variable) or given.get(key)
     # A new URL without the password: url.set(password=None) keeps the old one.
     plain = URL.create(
         "postgresql",
