@@ -111,7 +111,7 @@ def libpq_target(url: URL) -> tuple[str, dict[str, str]]:
     given = {
         key.lower(): query.pop(key) for key in list(query) if key.lower() in SECRETS
     }
-    secrets = {"PGPASSWORD": url.password}
+    secrets: dict[str, object] = {"PGPASSWORD": url.password}
     for key, variable in SECRETS.items():
         secrets[variable] = secrets.get(variable) or given.get(key)
     # A new URL without the password: url.set(password=None) keeps the old one.
