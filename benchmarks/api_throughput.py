@@ -212,7 +212,7 @@ def run_benchmark(scratch: Path, url: str, args: argparse.Namespace) -> int:
     cookiecutter = [str(BIN / "cookiecutter"), "--no-input", "-o", str(scratch), str(TEMPLATE)]
     subprocess.run(cookiecutter, check=True, capture_output=True, timeout=300)
     (project,) = [p for p in scratch.iterdir() if p.is_dir()]
-    (package,) = [p.parent.name for p in project.glob("*/settings.py")]
+    (package,) = [p.parent.name for p in project.glob("*/db.py")]  # the service
     alembic = [str(BIN / "alembic"), "-c", str(project / "alembic.ini"), "upgrade", "head"]
     env = {k: v for k, v in os.environ.items() if k not in ("API_TOKENS", "API_OPEN")}
     subprocess.run(
