@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from {{ cookiecutter.package_name }} import settings as service_settings
-from {{ cookiecutter.package_name }}.settings import Settings, database_url
+from {{ cookiecutter.package_name }}.settings import SettingError, Settings, database_url
 
 from migrations import settings as runtime
 
@@ -50,3 +50,19 @@ def test_both_read_env_file_values_as_written(
         monkeypatch.delenv(name, raising=False)
     assert Settings().database_password.get_secret_value() == password
     assert database_url() == runtime.database_url(env_file=env_file)
+
+
+@pytest.mark.parametrize("broken", ["folder", "unclosed-quote"])
+def test_an_env_file_that_cannot_be_read_is_refused_not_skipped(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, broken: str
+) -> None:
+    # Skipped, a token on a line python-dotenv cannot parse would be silently unset.
+    env_file = tmp_path / ".env"
+    if broken == "folder":
+        env_file.mkdir()
+    else:
+        env_file.write_text("API_TOKENS=tok-abc\nDATABASE_PASSWORD='unclosed\n")
+    monkeypatch.setattr(service_settings, "ENV_FILE", env_file)
+    with pytest.raises(SettingError, match="cannot be read|line 2") as refused:
+        Settings()
+    assert "tok-abc" not in str(refused.value)

@@ -76,6 +76,7 @@ class _LiteralEnvFile(PydanticBaseSettingsSource):
             return {}
         # Imported late: a deployment sets the environment and never reads .env.
         from dotenv import dotenv_values
+        from dotenv.parser import parse_stream
 
         try:  # python-dotenv would take a folder or a broken link for an empty file
             text = ENV_FILE.read_text(encoding="utf-8")
@@ -84,6 +85,14 @@ class _LiteralEnvFile(PydanticBaseSettingsSource):
                 f"{ENV_FILE} cannot be read (not a file of UTF-8 text?): fix or "
                 "remove it"
             ) from None
+        # A line python-dotenv cannot parse it skips with a warning: a token there
+        # would be silently unset. Its number, never its text.
+        for binding in parse_stream(io.StringIO(text)):
+            if binding.error:
+                raise SettingError(
+                    f"{ENV_FILE}, line {binding.original.line}, is not NAME=value (an "
+                    "unclosed quote?): fix or remove that line"
+                )
         values = dotenv_values(stream=io.StringIO(text), interpolate=False)
         fields = self.settings_cls.model_fields
         return {
