@@ -41,6 +41,13 @@ def normalized(name: str) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
 
 
+def add_dependency(project: Path, requirement: str) -> None:
+    """Add a dependency to pyproject.toml, as a developer does, without `make lock`."""
+    pyproject = project / "pyproject.toml"
+    anchor = '"python-dotenv>=1.0",'
+    pyproject.write_text(pyproject.read_text().replace(anchor, f'{anchor}\n    "{requirement}",'))
+
+
 @pytest.fixture
 def two_copies(baked_postgresql: Baked, tmp_path: Path) -> tuple[Path, Path]:
     copies = []
@@ -72,10 +79,7 @@ def test_a_dependency_changed_without_make_lock_stops_install_in_one_line(
     two_copies: tuple[Path, Path],
 ) -> None:
     project, _ = two_copies
-    pyproject = project / "pyproject.toml"
-    pyproject.write_text(
-        pyproject.read_text().replace('"python-dotenv>=1.0",', '"python-dotenv>=1.0",\n    "six",')
-    )
+    add_dependency(project, "six")
     stale = make(project, "install", check=False)
     assert stale.returncode != 0
     assert not (project / ".venv").exists()  # nothing half-installed
@@ -123,10 +127,7 @@ def test_a_lock_that_cannot_be_checked_stops_install_in_one_line(
 ) -> None:
     """A new dependency, and no package index to resolve it against: one line saying so."""
     project, _ = two_copies
-    pyproject = project / "pyproject.toml"
-    pyproject.write_text(
-        pyproject.read_text().replace('"python-dotenv>=1.0",', '"python-dotenv>=1.0",\n    "six",')
-    )
+    add_dependency(project, "six")
     cold = {"UV_CACHE_DIR": str(project.parent / "cold-cache"), **NO_INDEX}
     stopped = make(project, "install", check=False, **cold)
     assert stopped.returncode != 0 and not (project / ".venv").exists()
