@@ -138,6 +138,8 @@ USER_TEXT = {
     "PORT": "run",
     "DRIFT_DATABASE_URL": "check",  # docs/configuration.md hands it to `make check`
     "ANY_NAME": "history",  # a variable no recipe reads is handed on all the same
+    "name": "history",  # any name at all, the Makefile's own helpers' included
+    "plain": "history",
 }
 
 

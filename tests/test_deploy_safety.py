@@ -483,13 +483,13 @@ def test_backup_never_shows_the_password_to_other_users(
         assert "tpl_backup@" in seen.read_text()  # the shim ran, with the URI
         assert password not in seen.read_text() + result.stdout + result.stderr
         # As a query parameter, in any case and by other drivers' names: off it too.
-        for name in ("PASSWORD", "pwd", "passwd"):
+        for name in ("PASSWORD", "pwd", "passwd", "password%20"):
             query = postgres_url.replace("postgres@", "tpl_backup@", 1) + f"?{name}={password}"
             result = run(
                 backup, cwd=project.path, DATABASE_URL=query, PATH=f"{shims}:{SYSTEM_PATH}"
             )
             assert password not in seen.read_text() + result.stdout + result.stderr, name
-    assert len([dump for dump in (tmp_path / "b").glob("*.dump") if dump.stat().st_size]) == 4
+    assert len([dump for dump in (tmp_path / "b").glob("*.dump") if dump.stat().st_size]) == 5
 
 
 def test_a_backups_file_stays_in_its_folder_whatever_the_database_is_called(

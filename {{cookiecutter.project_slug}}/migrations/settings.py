@@ -184,7 +184,9 @@ def parse_database_url(raw: str, source: str = "DATABASE_URL") -> URL:
     try:
         # What the driver will be handed: a port or option it cannot take fails here,
         # in one line, not at the first connection with a traceback.
-        dialect().create_connect_args(url)
+        _, arguments = dialect().create_connect_args(url)
+        if not str(arguments.get("port", 0)).isdigit():  # PyMySQL finds out connecting
+            raise ValueError
     except (ArgumentError, ValueError, TypeError):
         # The message may quote the URL, password included: never show it.
         raise DatabaseURLError(

@@ -377,6 +377,33 @@ def test_the_access_log_masks_a_token_however_it_is_encoded() -> None:
     assert line == '127.0.0.1:5000 - "GET /users/***/x%0Ay?*** HTTP/1.1" 401'
 
 
+@pytest.mark.parametrize(
+    "sent",
+    [
+        "/users/Zm9v+YmFy%2FYmF6cXV4==",
+        "/users/Zm9v%2bYmFy/YmF6cXV4==",
+        "/users/Zm9v+YmFy/YmF6cXV4%3D=",
+        "/users?Zm9v+YmFy/YmF6cXV4==",
+        "/users?x=1&Zm9v%252BYmFy/YmF6cXV4==",  # encoded twice
+    ],
+)
+def test_a_token_with_url_characters_is_masked_however_it_is_sent(sent: str) -> None:
+    # What `openssl rand -base64` gives: '/', '+' and '=' are a URL's own characters.
+    token = "Zm9v+YmFy/YmF6cXV4=="
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", sent, "1.1", 401),
+        None,
+    )
+    assert HideCredentials((token,)).filter(record)
+    line = record.getMessage()
+    assert "YmF6cXV4" not in line and "YmFy" not in line, line
+
+
 def test_the_placeholder_token_of_env_example_is_refused(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],

@@ -66,3 +66,39 @@ def test_an_env_file_that_cannot_be_read_is_refused_not_skipped(
     with pytest.raises(SettingError, match="cannot be read|line 2") as refused:
         Settings()
     assert "tok-abc" not in str(refused.value)
+
+
+def test_only_the_exact_names_count_for_both(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The migrations read DATABASE_URL and no other spelling: nor may the app, or it
+    # would serve a database they never migrated.
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"database_url={SERVER}\n")
+    monkeypatch.setattr(service_settings, "ENV_FILE", env_file)
+    for name in READ:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("Database_Url", SERVER)
+    assert database_url() == runtime.database_url(env_file=env_file)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"{SERVER}?port=abc",
+        SERVER.replace("://", "+nosuchdriver://", 1),
+        "sqlite://host/app.db",
+        "sqlite:///app.db?timeout=abc",
+    ],
+    ids=["port-not-a-number", "unknown-driver", "sqlite-with-a-host", "bad-option"],
+)
+def test_what_the_migrations_refuse_the_app_refuses_at_start(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    # Taken, it would start and answer every request 500 with a traceback.
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DATABASE_PASSWORD", "")
+    with pytest.raises(runtime.SettingError):
+        runtime.database_url()
+    with pytest.raises(SettingError, match="make migrate"):
+        database_url()

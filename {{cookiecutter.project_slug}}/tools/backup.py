@@ -107,9 +107,12 @@ def libpq_target(url: URL) -> tuple[str, dict[str, str]]:
     from the URL or a query parameter, never reach the command line.
     """
     query = dict(url.query)
-    # Whatever their case: libpq refuses PASSWORD=, but only after ps has shown it.
+    # Whatever their case or stray spaces: libpq refuses PASSWORD= or "password "=,
+    # but only after ps has shown it.
     given = {
-        key.lower(): query.pop(key) for key in list(query) if key.lower() in SECRETS
+        key.strip().lower(): query.pop(key)
+        for key in list(query)
+        if key.strip().lower() in SECRETS
     }
     secrets: dict[str, object] = {"PGPASSWORD": url.password}
     for key, variable in SECRETS.items():

@@ -13,9 +13,13 @@ import io
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -41,14 +45,21 @@ class SettingError(ValueError):
 
 
 class Settings(BaseSettings):
-    """What the service reads: the environment's names, upper-cased (DATABASE_URL)."""
+    """What the service reads, each under its variable's exact name: the migrations
+    read DATABASE_URL and no other spelling, and the app must meet their database."""
 
-    database_url: str = ""
+    model_config = SettingsConfigDict(case_sensitive=True)
+
+    database_url: str = Field(default="", validation_alias="DATABASE_URL")
     # On its own, as it is (no percent-encoding): what a secret store or docker
     # compose hands over. Used instead of the password in DATABASE_URL.
-    database_password: SecretStr = SecretStr("")
-    api_tokens: SecretStr = SecretStr("")  # comma-separated bearer tokens
-    api_open: str = ""  # "1": serve without tokens beyond this machine, on purpose
+    database_password: SecretStr = Field(
+        default=SecretStr(""), validation_alias="DATABASE_PASSWORD"
+    )
+    # Comma-separated bearer tokens.
+    api_tokens: SecretStr = Field(default=SecretStr(""), validation_alias="API_TOKENS")
+    # "1": serve without tokens beyond this machine, on purpose.
+    api_open: str = Field(default="", validation_alias="API_OPEN")
 
     @classmethod
     def settings_customise_sources(
@@ -94,11 +105,12 @@ class _LiteralEnvFile(PydanticBaseSettingsSource):
                     "unclosed quote?): fix or remove that line"
                 )
         values = dotenv_values(stream=io.StringIO(text), interpolate=False)
-        fields = self.settings_cls.model_fields
+        fields = self.settings_cls.model_fields.values()
+        names = {field.validation_alias for field in fields}
         return {
-            name.lower(): value
+            name: value
             for name, value in values.items()
-            if value is not None and name.lower() in fields
+            if value is not None and name in names
         }
 
 
@@ -134,6 +146,19 @@ def database_url(settings: Settings | None = None) -> URL:
         ) from None
     if password := settings.database_password.get_secret_value():
         url = url.set(password=password)
+    try:
+        # What the driver will be handed, checked now: a driver that is not installed
+        # or a port that is not a number is one line at start, not a 500 per request.
+        dialect = url.get_dialect()
+        dialect.import_dbapi()
+        _, arguments = dialect().create_connect_args(url)
+        if not str(arguments.get("port", 0)).isdigit():
+            raise ValueError
+    except (ArgumentError, ValueError, TypeError, ImportError):
+        raise SettingError(
+            "DATABASE_URL names a driver that is not installed, or a part or option "
+            "its driver cannot take: `make migrate` says which"
+        ) from None
 {%- if cookiecutter.database == "mysql" %}
     if url.get_backend_name() == "mysql":
         # MySQL's "utf8" holds 3 bytes a character: every connection speaks utf8mb4.

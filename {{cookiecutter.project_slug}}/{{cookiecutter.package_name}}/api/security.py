@@ -11,7 +11,6 @@ import ipaddress
 import logging
 import re
 from typing import Annotated
-from urllib.parse import quote, unquote
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
@@ -46,28 +45,32 @@ class HideCredentials(logging.Filter):
 
     def __init__(self, tokens: tuple[str, ...]) -> None:
         super().__init__()
-        secrets = {form for token in tokens for form in (token, quote(token, safe=""))}
-        self.tokens = sorted(secrets, key=len, reverse=True)
+        longest_first = sorted(set(tokens), key=len, reverse=True)
+        self.tokens = [_spelled_any_way(token) for token in longest_first]
 
     def filter(self, record: logging.LogRecord) -> bool:
         # uvicorn.access logs (client, method, path with query, version, status).
         if isinstance(record.args, tuple) and len(record.args) >= 3:
             args = list(record.args)
-            path, mark, query = str(args[2]).partition("?")
-            line = path + mark + re.sub(r"=[^&;]*", "=***", query)
+            line = str(args[2])
+            # Masked as sent, never decoded: a decoded %0A would start a forged line.
             for token in self.tokens:
-                line = line.replace(token, "***")
-            # uvicorn logs the raw path: a token partly percent-encoded (%74oken)
-            # escapes the replacement above. A part that holds one once decoded is
-            # masked whole; the decoded text is never logged (%0A would forge a line).
-            line = re.sub(r"[^/?&;=]+", self._mask_if_token, line)
-            args[2] = line
+                line = token.sub("***", line)
+            path, mark, query = line.partition("?")
+            args[2] = path + mark + re.sub(r"=[^&;]*", "=***", query)
             record.args = tuple(args)
         return True
 
-    def _mask_if_token(self, part: re.Match[str]) -> str:
-        decoded = unquote(part[0])
-        return "***" if any(token in decoded for token in self.tokens) else part[0]
+
+def _spelled_any_way(token: str) -> re.Pattern[str]:
+    """A token as a client may send it in a URL: each character as itself, or
+    percent-encoded (in either case of hex digits), or encoded twice."""
+    forms = []
+    for character in token:
+        encoded = "".join(f"%{byte:02X}" for byte in character.encode())
+        twice = encoded.replace("%", "%25")
+        forms.append(f"(?:{re.escape(character)}|{encoded}|{twice})")
+    return re.compile("".join(forms), re.IGNORECASE)
 
 
 def hide_credentials_in_access_log(tokens: tuple[str, ...]) -> None:
