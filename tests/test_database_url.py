@@ -132,8 +132,21 @@ def test_bad_url_is_a_one_line_error(project: Baked, url: str, words: list[str])
         ("mysql://root@localhost/x?charset=utf8", ["charset=utf8", "utf8mb4"]),
         (f"mysql://app:{SECRET}@127.0.0.1:1/app", ["cannot connect", "***"]),
         ("postgresql://app@localhost/x", ["DATABASE_URL", "names postgresql", "mysql://"]),
+        # PyMySQL takes the port and certificate as given, and finds out connecting.
+        (f"mysql://app:{SECRET}@127.0.0.1:3306/x?port=abc", ["DATABASE_URL", "driver"]),
+        (
+            f"mysql://app:{SECRET}@127.0.0.1:3306/x?ssl_ca=/nowhere/ca.pem",
+            ["cannot connect", "refused an option"],
+        ),
     ],
-    ids=["driver-not-installed", "3-byte-charset", "unreachable", "not-this-projects-server"],
+    ids=[
+        "driver-not-installed",
+        "3-byte-charset",
+        "unreachable",
+        "not-this-projects-server",
+        "port-not-a-number",
+        "certificate-not-there",
+    ],
 )
 def test_bad_mysql_url_is_a_one_line_error(
     mysql_project: Baked, url: str, words: list[str]

@@ -95,6 +95,13 @@ def connect(url: URL) -> Connection:
     except DBAPIError as exc:  # unreachable, refused, or an invalid connection option
         reason = str(exc.orig or exc).strip().splitlines()[0]
         raise CommandError(f"cannot connect to {describe(url)}: {reason}") from None
+    except (OSError, ValueError) as exc:
+        # What the driver checks only as it connects (PyMySQL: an ssl_ca file that is
+        # not there); its text may quote the URL's options, so only its kind.
+        raise CommandError(
+            f"cannot connect to {describe(url)}: its driver refused an option of the "
+            f"URL ({type(exc).__name__}); check its query parameters"
+        ) from None
 
 
 @contextmanager
