@@ -96,7 +96,7 @@ def connect(url: URL) -> Connection:
         reason = str(exc.orig or exc).strip().splitlines()[0]
         raise CommandError(f"cannot connect to {describe(url)}: {reason}") from None
     except (OSError, ValueError) as exc:
-        # What the driver checks only as it connects (PyMySQL: an ssl_ca file that is
+        # What the driver checks only as it connects (a certificate file that is
         # not there); its text may quote the URL's options, so only its kind.
         raise CommandError(
             f"cannot connect to {describe(url)}: its driver refused an option of the "

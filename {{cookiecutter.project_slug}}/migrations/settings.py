@@ -183,9 +183,10 @@ def parse_database_url(raw: str, source: str = "DATABASE_URL") -> URL:
         ) from None
     try:
         # What the driver will be handed: a port or option it cannot take fails here,
-        # in one line, not at the first connection with a traceback.
+        # in one line, not at the first connection with a traceback (some drivers
+        # take any port and find out only as they connect).
         _, arguments = dialect().create_connect_args(url)
-        if not str(arguments.get("port", 0)).isdigit():  # PyMySQL finds out connecting
+        if not str(arguments.get("port", 0)).isdigit():
             raise ValueError
     except (ArgumentError, ValueError, TypeError):
         # The message may quote the URL, password included: never show it.

@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 
 from {{ cookiecutter.package_name }} import settings as service_settings
-from {{ cookiecutter.package_name }}.settings import SettingError, Settings, database_url
+from {{ cookiecutter.package_name }}.settings import (
+    SettingError,
+    Settings,
+    database_url,
+)
 
 from migrations import settings as runtime
 
