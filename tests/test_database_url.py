@@ -99,6 +99,10 @@ def test_unreachable_server_error_hides_the_password(project: Baked) -> None:
         (f"postgresql://app:{SECRET}@127.0.0.1/db?port=abc", ["DATABASE_URL", "driver"]),
         ("sqlite:///x.db?timeout=abc", ["DATABASE_URL", "driver cannot take"]),
         (f"sqlite://app:{SECRET}@host/x.db", ["DATABASE_URL", "host in a SQLite URL"]),
+        ("postgresql://app@127.0.0.1:99999/db", ["DATABASE_URL", "from 1 to 65535"]),
+        # A '?' in the password does not end the part before the host.
+        (f"postgresql://app:pa?ss@{SECRET}@127.0.0.1/db", ["DATABASE_URL", "%40"]),
+        (f"postgresql://app@127.0.0.1/db?password%00={SECRET}", ["NUL"]),
     ],
     ids=[
         "no-scheme",
@@ -114,6 +118,9 @@ def test_unreachable_server_error_hides_the_password(project: Baked) -> None:
         "port-parameter-not-a-number",
         "sqlite-option-not-a-number",
         "sqlite-with-a-host",
+        "port-out-of-range",
+        "second-at-after-a-question-mark",
+        "nul-in-a-query-name",
     ],
 )
 def test_bad_url_is_a_one_line_error(project: Baked, url: str, words: list[str]) -> None:
@@ -291,3 +298,12 @@ def test_env_file_values_are_taken_as_written(project: Baked) -> None:
     )
     result = run([sys.executable, "-c", code], cwd=project.path, HOME="/home/x")
     assert result.stdout.splitlines() == [written["DATABASE_PASSWORD"], *written.values()]
+
+
+def test_a_password_for_sqlite_is_one_line(project: Baked) -> None:
+    # SQLite takes no password: set, it would be a traceback from the driver.
+    result = project.alembic(
+        "upgrade", "head", check=False, DATABASE_URL="sqlite:///pw.db", DATABASE_PASSWORD=SECRET
+    )
+    assert "SQLite takes none" in failure_line(result, alone=True)
+    assert SECRET not in result.stdout + result.stderr

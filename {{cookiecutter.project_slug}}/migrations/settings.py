@@ -124,6 +124,8 @@ def database_url(
     password, where = setting("DATABASE_PASSWORD", environ, env_file, strip=False)
     if "\x00" in password:
         raise DatabaseURLError(f"{where} holds a NUL character, which no driver takes")
+    if password and url.get_backend_name() == "sqlite":
+        raise DatabaseURLError(f"{where} is set, but SQLite takes none: unset it")
     return url.set(password=password) if password else url
 
 
@@ -139,8 +141,9 @@ def parse_database_url(raw: str, source: str = "DATABASE_URL") -> URL:
         # connects, and every check in this project then reads "mysql".
         scheme = "mysql+" + scheme.partition("+")[2]
 {%- endif %}
-    if rest.split("?", 1)[0].count("@") > 1:
-        # Parsed as it stands, part of the password would become the host name, and
+    if "@" in re.split(r"[/?]", rest.partition("@")[2], maxsplit=1)[0]:
+        # A second '@' before the path (a '?' or '/' in the password does not end it):
+        # parsed as it stands, part of the password would become the host name, and
         # be shown as such in every "cannot connect" message.
         raise DatabaseURLError(
             f"{source} has more than one '@': percent-encode '@' in the password as "
@@ -159,7 +162,8 @@ def parse_database_url(raw: str, source: str = "DATABASE_URL") -> URL:
         for value in url.query.values()  # a tuple for a repeated parameter
         for item in (value if isinstance(value, tuple) else (value,))
     ]
-    parts = (url.username, url.password, url.host, url.database, *query)
+    names = list(url.query)
+    parts = (url.username, url.password, url.host, url.database, *names, *query)
     if any("\x00" in str(part) for part in parts if part is not None):
         # Drivers and files refuse it with a traceback; %00 decodes to it.
         raise DatabaseURLError(f"{source} holds a NUL character (%00): remove it")
@@ -186,13 +190,14 @@ def parse_database_url(raw: str, source: str = "DATABASE_URL") -> URL:
         # in one line, not at the first connection with a traceback (some drivers
         # take any port and find out only as they connect).
         _, arguments = dialect().create_connect_args(url)
-        if not str(arguments.get("port", 0)).isdigit():
+        port = str(arguments.get("port", 1))
+        if not (port.isdigit() and 0 < int(port) < 65536):
             raise ValueError
     except (ArgumentError, ValueError, TypeError):
         # The message may quote the URL, password included: never show it.
         raise DatabaseURLError(
             f"{source} has a part or option its driver cannot take (a port that is "
-            f"not a number, a host in a SQLite URL, ...); use {_EXAMPLE}"
+            f"not from 1 to 65535, a host in a SQLite URL, ...); use {_EXAMPLE}"
         ) from None
 {%- if cookiecutter.database == "mysql" %}
     if url.get_backend_name() == "mysql":

@@ -67,7 +67,7 @@ def test_an_env_file_that_cannot_be_read_is_refused_not_skipped(
     else:
         env_file.write_text("API_TOKENS=tok-abc\nDATABASE_PASSWORD='unclosed\n")
     monkeypatch.setattr(service_settings, "ENV_FILE", env_file)
-    with pytest.raises(SettingError, match="cannot be read|line 2") as refused:
+    with pytest.raises(SettingError, match="not a file|line 2") as refused:
         Settings()
     assert "tok-abc" not in str(refused.value)
 
@@ -90,19 +90,35 @@ def test_only_the_exact_names_count_for_both(
     "url",
     [
         f"{SERVER}?port=abc",
+        f"{SERVER}?port=99999",
         SERVER.replace("://", "+nosuchdriver://", 1),
+        SERVER.split(":")[0],  # a scheme alone
+        SERVER.replace("app@", "app:pa?ss@hidden@"),  # a '?', then a second '@'
+        SERVER.replace("shop", "sh%00op"),
         "sqlite://host/app.db",
         "sqlite:///app.db?timeout=abc",
+        "sqlite:///app.db password",  # DATABASE_PASSWORD with SQLite
     ],
-    ids=["port-not-a-number", "unknown-driver", "sqlite-with-a-host", "bad-option"],
+    ids=[
+        "port-not-a-number",
+        "port-out-of-range",
+        "unknown-driver",
+        "scheme-alone",
+        "second-at-after-a-question-mark",
+        "nul",
+        "sqlite-with-a-host",
+        "bad-option",
+        "sqlite-with-a-password",
+    ],
 )
 def test_what_the_migrations_refuse_the_app_refuses_at_start(
     monkeypatch: pytest.MonkeyPatch, url: str
 ) -> None:
     # Taken, it would start and answer every request 500 with a traceback.
+    url, _, password = url.partition(" ")
     monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("DATABASE_PASSWORD", "")
+    monkeypatch.setenv("DATABASE_PASSWORD", password)
     with pytest.raises(runtime.SettingError):
         runtime.database_url()
-    with pytest.raises(SettingError, match="make migrate"):
+    with pytest.raises(SettingError, match="make migrate. says why"):
         database_url()

@@ -10,6 +10,7 @@ breaking them; tests/test_settings.py checks that both still find the same datab
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -85,11 +86,13 @@ class _LiteralEnvFile(PydanticBaseSettingsSource):
     def __call__(self) -> dict[str, Any]:
         if not IN_PROJECT or not (ENV_FILE.exists() or ENV_FILE.is_symlink()):
             return {}
+        if not ENV_FILE.is_file():  # a folder, a broken link, a pipe, /dev/null...
+            raise SettingError(f"{ENV_FILE} is not a file: make it one or remove it")
         # Imported late: a deployment sets the environment and never reads .env.
         from dotenv import dotenv_values
         from dotenv.parser import parse_stream
 
-        try:  # python-dotenv would take a folder or a broken link for an empty file
+        try:
             text = ENV_FILE.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             raise SettingError(
@@ -127,43 +130,48 @@ def database_url(settings: Settings | None = None) -> URL:
                 "folder for a default database: set it"
             )
         return URL.create("sqlite", database=str(DEFAULT_SQLITE_FILE))
-    scheme, _, rest = raw.partition("://")
+    scheme, separator, rest = raw.partition("://")
     scheme = _BARE_SCHEMES.get(scheme.lower(), scheme)
 {%- if cookiecutter.database == "mysql" %}
     if scheme.lower().startswith("mariadb+"):  # one dialect for both servers
         scheme = "mysql+" + scheme.partition("+")[2]
 {%- endif %}
+    password = settings.database_password.get_secret_value()
     try:
-        # A second '@' would make part of the password the host, shown in messages.
-        if rest.split("?", 1)[0].count("@") > 1:
+        # What the migrations refuse is refused here too, before the app takes a
+        # request (they say why, in detail). A second '@' before the path would make
+        # part of the password the host name, shown in messages.
+        host = re.split(r"[/?]", rest.partition("@")[2], maxsplit=1)[0]
+        if not separator or "@" in host:
             raise ValueError
         url = make_url(f"{scheme}://{rest}")
-    except (ArgumentError, ValueError):
-        # The parser's message may quote the URL, password included: never show it.
-        raise SettingError(
-            "DATABASE_URL is malformed: percent-encode special characters in the "
-            "password (@ as %40)"
-        ) from None
-    if password := settings.database_password.get_secret_value():
-        url = url.set(password=password)
-    try:
-        # What the driver will be handed, checked now: a driver that is not installed
-        # or a port that is not a number is one line at start, not a 500 per request.
+        if password and url.get_backend_name() == "sqlite":
+            raise ValueError  # SQLite takes no password
+        url = url.set(password=password) if password else url
+        parts = [url.username, url.password, url.host, url.database, *url.query]
+        for value in url.query.values():  # a tuple for a repeated parameter
+            parts += [value] if isinstance(value, str) else value
+        if any("\x00" in part for part in parts if part):
+            raise ValueError  # no driver takes a NUL (%00)
         dialect = url.get_dialect()
-        dialect.import_dbapi()
-        _, arguments = dialect().create_connect_args(url)
-        if not str(arguments.get("port", 0)).isdigit():
+        dialect.import_dbapi()  # installed?
+        _, arguments = dialect().create_connect_args(url)  # what the driver is handed
+        port = str(arguments.get("port", 1))
+        if not (port.isdigit() and 0 < int(port) < 65536):
             raise ValueError
-    except (ArgumentError, ValueError, TypeError, ImportError):
-        raise SettingError(
-            "DATABASE_URL names a driver that is not installed, or a part or option "
-            "its driver cannot take: `make migrate` says which"
-        ) from None
 {%- if cookiecutter.database == "mysql" %}
-    if url.get_backend_name() == "mysql":
-        # MySQL's "utf8" holds 3 bytes a character: every connection speaks utf8mb4.
-        url = url.update_query_dict({"charset": "utf8mb4"})
+        # MySQL's "utf8" holds 3 bytes a character: connections speak utf8mb4 only.
+        if url.get_backend_name() == "mysql":
+            if url.query.get("charset", "utf8mb4") != "utf8mb4":
+                raise ValueError
+            url = url.update_query_dict({"charset": "utf8mb4"})
 {%- endif %}
+    except (ArgumentError, ValueError, TypeError, ImportError):
+        # The parser's or driver's message may quote the URL, password included.
+        raise SettingError(
+            "DATABASE_URL cannot be used (percent-encode special characters in the "
+            "password, @ as %40): `make migrate` says why"
+        ) from None
     # A relative SQLite path means "in this project", wherever the command runs from.
     database = url.database or ""
     kept = database in ("", ":memory:") or database.startswith("file:")
