@@ -157,6 +157,15 @@ def test_a_shell_call_given_to_make_is_never_run(
     assert not marker.exists()
 
 
+def test_a_shell_call_in_a_path_given_to_make_stays_text(project: Baked, tmp_path: Path) -> None:
+    # HOME names where uv is put when there is none on PATH (a folder with a space in
+    # it is common); MAKEFILE_LIST, which files `make help` reads.
+    marker = tmp_path / "marker"
+    make(project.path, "-n", "install", f"HOME={tmp_path}/my home $(touch {marker})")
+    make(project.path, "help", f"MAKEFILE_LIST=Makefile;touch {marker}", check=False)
+    assert not marker.exists()
+
+
 def test_a_dollar_given_to_make_reaches_the_command_as_typed(project: Baked) -> None:
     # A scratch database path (or a password in a URL) with a $ in it: make would have
     # read "$i" as a variable of its own and handed on "sqlite:///dr.db".

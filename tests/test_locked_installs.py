@@ -119,7 +119,7 @@ def test_without_uv_install_bootstraps_it_once_and_the_venv_holds_only_the_lock(
     assert version == locked_packages(copies[0])["uv"]
     # make uses the locked uv in .venv from now on, even with no uv on PATH.
     dry_run = run(["make", "-n", "lock"], cwd=copies[0], **env).stdout
-    assert ".venv/bin/uv lock" in dry_run
+    assert "'.venv/bin/uv' lock" in dry_run
 
 
 def test_a_lock_that_cannot_be_checked_stops_install_in_one_line(

@@ -385,23 +385,44 @@ def test_the_access_log_masks_a_token_however_it_is_encoded() -> None:
         "/users/Zm9v+YmFy/YmF6cXV4%3D=",
         "/users?Zm9v+YmFy/YmF6cXV4==",
         "/users?x=1&Zm9v%252BYmFy/YmF6cXV4==",  # encoded twice
+        "/users/%25%35%41m9v+YmFy/YmF6cXV4==",  # twice, the hex digits encoded too
+        "/users/%252525%35Am9v+YmFy/YmF6cXV4==",  # four times
     ],
 )
 def test_a_token_with_url_characters_is_masked_however_it_is_sent(sent: str) -> None:
     # What `openssl rand -base64` gives: '/', '+' and '=' are a URL's own characters.
-    token = "Zm9v+YmFy/YmF6cXV4=="
+    line = access_line(("Zm9v+YmFy/YmF6cXV4==",), "127.0.0.1:5000", sent)
+    assert "YmF6cXV4" not in line and "YmFy" not in line, line
+
+
+def test_a_token_with_a_space_sent_as_plus_is_masked() -> None:
+    line = access_line(("tok en9z",), "127.0.0.1:5000", "/users?tok+en9z")
+    assert "en9z" not in line, line
+
+
+def test_the_client_a_local_proxy_names_is_masked_and_kept_on_one_line() -> None:
+    # uvicorn takes the client from X-Forwarded-For when a proxy on this machine sends
+    # one: a local client controls that field.
+    token = TOKENS[0]
+    assert "***" in access_line((token,), f"{token}:0", "/health/live")
+    forged = 'a:0 - "GET /admin HTTP/1.1" 200\x85INFO: 6.6.6.6:0'
+    line = access_line((token,), forged, "/health/live")
+    assert len(line.splitlines()) == 1 and "\x85" not in line
+
+
+def access_line(tokens: tuple[str, ...], client: str, target: str) -> str:
+    """What uvicorn's access log writes for a request, through the filter."""
     record = logging.LogRecord(
         "uvicorn.access",
         logging.INFO,
         __file__,
         1,
         '%s - "%s %s HTTP/%s" %d',
-        ("127.0.0.1:5000", "GET", sent, "1.1", 401),
+        (client, "GET", target, "1.1", 401),
         None,
     )
-    assert HideCredentials((token,)).filter(record)
-    line = record.getMessage()
-    assert "YmF6cXV4" not in line and "YmFy" not in line, line
+    assert HideCredentials(tokens).filter(record)
+    return record.getMessage()
 
 
 def test_the_placeholder_token_of_env_example_is_refused(

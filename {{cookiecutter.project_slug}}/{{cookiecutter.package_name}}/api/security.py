@@ -11,6 +11,7 @@ import ipaddress
 import logging
 import re
 from typing import Annotated
+from urllib.parse import unquote, unquote_plus
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
@@ -45,21 +46,34 @@ class HideCredentials(logging.Filter):
 
     def __init__(self, tokens: tuple[str, ...]) -> None:
         super().__init__()
-        longest_first = sorted(set(tokens), key=len, reverse=True)
-        self.tokens = [_spelled_any_way(token) for token in longest_first]
+        self.tokens = sorted(set(tokens), key=len, reverse=True)
+        self.patterns = [_spelled_any_way(token) for token in self.tokens]
 
     def filter(self, record: logging.LogRecord) -> bool:
-        # uvicorn.access logs (client, method, path with query, version, status).
+        # uvicorn.access logs (client, method, path with query, version, status). The
+        # client comes from X-Forwarded-For when a proxy on this machine sends one.
         if isinstance(record.args, tuple) and len(record.args) >= 3:
             args = list(record.args)
-            line = str(args[2])
-            # Masked as sent, never decoded: a decoded %0A would start a forged line.
-            for token in self.tokens:
-                line = token.sub("***", line)
-            path, mark, query = line.partition("?")
+            args[0] = self._masked(str(args[0]))
+            path, mark, query = self._masked(str(args[2])).partition("?")
             args[2] = path + mark + re.sub(r"=[^&;]*", "=***", query)
             record.args = tuple(args)
         return True
+
+    def _masked(self, text: str) -> str:
+        # Masked as sent, never decoded: a decoded %0A would start a forged line.
+        for pattern in self.patterns:
+            text = pattern.sub("***", text)
+        # Encoded some other way (hex digits encoded too, '+' for a space, three
+        # times...): decoding still finds it, and the whole field goes.
+        decoded = {text}
+        for _ in range(4):
+            decoded |= {unquote(form) for form in decoded}
+            decoded |= {unquote_plus(form) for form in decoded}
+        if any(token in form for form in decoded for token in self.tokens):
+            return "***"
+        # Nothing that ends a line, or looks like it does, reaches the log.
+        return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def _spelled_any_way(token: str) -> re.Pattern[str]:
