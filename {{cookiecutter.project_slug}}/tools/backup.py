@@ -127,7 +127,9 @@ def libpq_target(url: URL) -> tuple[str, dict[str, str]]:
         query=query,
     )
     uri = plain.render_as_string(hide_password=False)
-    return uri, {key: str(value) for key, value in secrets.items() if value}
+    # A repeated parameter's value is a tuple (password=A&password=B): the last counts.
+    last = {k: v[-1] if isinstance(v, tuple) else v for k, v in secrets.items()}
+    return uri, {key: str(value) for key, value in last.items() if value}
 
 
 def dump(tool: str, url: URL, target: Path) -> subprocess.CompletedProcess[bytes]:
