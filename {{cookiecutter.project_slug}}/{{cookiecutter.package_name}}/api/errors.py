@@ -47,7 +47,7 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-# The methods a 405's Allow header is checked for (beside those the framework names).
+# The methods a 405's Allow header may name: each route is asked about each.
 _METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 
@@ -70,10 +70,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         # The framework's Allow names the methods of the first route on the path
         # only; a client (and the OpenAPI schema) expects every method the path has.
         # The routes are asked whether each method matches (their `methods` are not
-        # reachable: included routers hide them); what the framework said is kept.
-        given = (exc.headers or {}).get("Allow", "")
-        methods = {method.strip() for method in given.split(",") if method.strip()}
-        methods |= {
+        # reachable: included routers hide them).
+        methods = {
             method
             for method in _METHODS
             if any(
@@ -123,7 +121,7 @@ async def _value_out_of_range(_request: Request, exc: Exception) -> JSONResponse
 
 # The server's error number for a deadlock (the first of the driver error's args): it
 # rolled this transaction back.
-_DEADLOCK_ERRNOS = {1213}
+_DEADLOCK_ERRNO = 1213
 {%- else %}
 
 
@@ -138,8 +136,7 @@ def _met_another_transaction(exc: Exception) -> bool:
     (a deadlock): the database is up, and the same request may simply be sent again."""
     orig = getattr(exc, "orig", None)
 {%- if cookiecutter.database == "mysql" %}
-    errno = getattr(orig, "args", (None,))[:1]
-    return bool(errno) and errno[0] in _DEADLOCK_ERRNOS
+    return bool(getattr(orig, "args", ())[:1] == (_DEADLOCK_ERRNO,))
 {%- else %}
     return getattr(orig, "pgcode", None) in _DEADLOCK_SQLSTATES
 {%- endif %}
