@@ -68,8 +68,8 @@ def setting(
 
     A variable in the environment is the value, even blank ("" then: not configured,
     on purpose, whatever .env says); .env is read only for a variable the environment
-    lacks. Spaces around it go, unless `strip` is
-    False (a password may begin or end with one).
+    lacks. Spaces around it go, unless `strip` is False (a password may begin or end
+    with one).
     """
     environ = os.environ if environ is None else environ
     if name in environ:
@@ -84,7 +84,6 @@ def setting(
             )
         return "", name
     # Imported late: a deploy sets the environment and never needs to read .env.
-    from dotenv import dotenv_values
     from dotenv.parser import parse_stream
 
     try:
@@ -95,17 +94,19 @@ def setting(
             f"{env_file} cannot be read ({reason}): fix or remove it, or set {name} "
             "in the environment"
         ) from None
-    # python-dotenv skips a line it cannot parse, with a warning: a token or URL on it
-    # would be silently unset (an API without tokens). Its number, never its text.
+    # python-dotenv's parser, without what dotenv_values adds: a value is taken as
+    # written (no ${VAR} expansion), and a line it cannot parse, which dotenv_values
+    # skips with a warning (a token on it silently unset), is named: its number,
+    # never its text. The last of a repeated name counts.
+    value = ""
     for binding in parse_stream(io.StringIO(text)):
         if binding.error:
             raise SettingError(
                 f"{env_file}, line {binding.original.line}, is not NAME=value (an "
                 "unclosed quote?): fix or remove that line"
             )
-    # No ${VAR} expansion: a value (a password, a token) is taken as written.
-    values = dotenv_values(stream=io.StringIO(text), interpolate=False)
-    value = values.get(name) or ""
+        if binding.key == name:
+            value = binding.value or ""
     return value.strip() if strip else value, f"{name} (from {env_file})"
 
 

@@ -89,7 +89,6 @@ class _LiteralEnvFile(PydanticBaseSettingsSource):
         if not ENV_FILE.is_file():  # a folder, a broken link, a pipe, /dev/null...
             raise SettingError(f"{ENV_FILE} is not a file: make it one or remove it")
         # Imported late: a deployment sets the environment and never reads .env.
-        from dotenv import dotenv_values
         from dotenv.parser import parse_stream
 
         try:
@@ -99,22 +98,22 @@ class _LiteralEnvFile(PydanticBaseSettingsSource):
                 f"{ENV_FILE} cannot be read (not a file of UTF-8 text?): fix or "
                 "remove it"
             ) from None
-        # A line python-dotenv cannot parse it skips with a warning: a token there
-        # would be silently unset. Its number, never its text.
+        # python-dotenv's parser, as migrations/settings.py reads it: values as
+        # written, and a line it cannot parse named (dotenv_values would skip it, a
+        # token on it silently unset), by its number, never its text.
+        fields = self.settings_cls.model_fields.values()
+        names = {field.validation_alias for field in fields}
+        values: dict[str, Any] = {}
         for binding in parse_stream(io.StringIO(text)):
             if binding.error:
                 raise SettingError(
                     f"{ENV_FILE}, line {binding.original.line}, is not NAME=value (an "
                     "unclosed quote?): fix or remove that line"
                 )
-        values = dotenv_values(stream=io.StringIO(text), interpolate=False)
-        fields = self.settings_cls.model_fields.values()
-        names = {field.validation_alias for field in fields}
-        return {
-            name: value
-            for name, value in values.items()
-            if value is not None and name in names
-        }
+            key, value = binding.key, binding.value
+            if key is not None and key in names and value is not None:
+                values[key] = value
+        return values
 
 
 def database_url(settings: Settings | None = None) -> URL:
