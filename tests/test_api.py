@@ -20,6 +20,19 @@ from .helpers import Baked, Server, assert_fuzzes_clean, make_run, run
 TOKEN = "a-token-for-the-fuzzer-0123456789"
 
 
+def run_migrated(project: Baked, tmp_path: Path, database: str = "", **env: str) -> Server:
+    """`make run` on `database` (a SQLite file of the test's own unless given), which
+    is migrated first."""
+    database = database or f"sqlite:///{tmp_path / 'api.db'}"
+    project.alembic("upgrade", "head", DATABASE_URL=database)
+    return make_run(project, tmp_path / "server.log", DATABASE_URL=database, **env)
+
+
+def server_url(backend: str) -> str:
+    """The fixture of a fresh database on `backend`'s server."""
+    return "postgres_url" if backend == "postgresql" else "mysql_url"
+
+
 def compose_healthcheck(project: Baked, port: int) -> list[str]:
     """compose's healthcheck command for the app, aimed at `port` on this machine."""
     app = yaml.safe_load((project.path / "compose.yaml").read_text())["services"]["app"]
@@ -99,9 +112,7 @@ def exchange(server: Server, request: bytes) -> tuple[bytes, bool]:
 def test_make_run_without_tokens_serves_this_machine_only_and_says_so(
     baked_sqlite: Baked, tmp_path: Path
 ) -> None:
-    database = f"sqlite:///{tmp_path / 'open.db'}"
-    baked_sqlite.alembic("upgrade", "head", DATABASE_URL=database)
-    server = make_run(baked_sqlite, tmp_path / "server.log", DATABASE_URL=database)
+    server = run_migrated(baked_sqlite, tmp_path)
     try:
         assert server.call("GET", "/users") == (200, [])  # open, for development
         # Through a reverse proxy on this machine: the client's address decides.
@@ -126,9 +137,7 @@ def status_without_token(server: Server) -> int | None:
 def test_make_run_restarts_when_env_changes_so_a_new_token_takes_effect(
     project: Baked, tmp_path: Path
 ) -> None:
-    database = f"sqlite:///{tmp_path / 'reload.db'}"
-    project.alembic("upgrade", "head", DATABASE_URL=database)
-    server = make_run(project, tmp_path / "server.log", DATABASE_URL=database)
+    server = run_migrated(project, tmp_path)
     try:
         assert server.call("GET", "/users") == (200, [])  # no token yet: open
         (project.path / ".env").write_text(f"API_TOKENS={TOKEN}\n")  # as docs/api.md says
@@ -164,11 +173,7 @@ BODIES_WITHOUT_A_TOKEN = {
 def test_a_body_without_a_token_gets_401_and_its_connection_closed(
     baked_sqlite: Baked, tmp_path: Path, framing: bytes
 ) -> None:
-    database = f"sqlite:///{tmp_path / 'gate.db'}"
-    baked_sqlite.alembic("upgrade", "head", DATABASE_URL=database)
-    server = make_run(
-        baked_sqlite, tmp_path / "server.log", DATABASE_URL=database, API_TOKENS=TOKEN
-    )
+    server = run_migrated(baked_sqlite, tmp_path, API_TOKENS=TOKEN)
     try:
         head = b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         answer, closed = exchange(server, head + framing)
@@ -293,12 +298,8 @@ def served_at_head(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[S
     """`make run` with a token on a migrated database of each kind."""
     backend: str = request.param
     project: Baked = request.getfixturevalue(f"baked_{backend}")
-    if backend == "sqlite":
-        database = f"sqlite:///{tmp_path / 'race.db'}"
-    else:
-        database = request.getfixturevalue(f"{backend.replace('postgresql', 'postgres')}_url")
-    project.alembic("upgrade", "head", DATABASE_URL=database)
-    server = make_run(project, tmp_path / "server.log", DATABASE_URL=database, API_TOKENS=TOKEN)
+    database = "" if backend == "sqlite" else request.getfixturevalue(server_url(backend))
+    server = run_migrated(project, tmp_path, database, API_TOKENS=TOKEN)
     try:
         yield server
     finally:
@@ -314,11 +315,7 @@ def test_concurrent_clients_get_the_documented_answers(served_at_head: Server) -
 def test_bodies_that_cannot_be_stored_or_echoed_get_422_on_one_connection(
     baked_sqlite: Baked, tmp_path: Path
 ) -> None:
-    database = f"sqlite:///{tmp_path / 'bodies.db'}"
-    baked_sqlite.alembic("upgrade", "head", DATABASE_URL=database)
-    server = make_run(
-        baked_sqlite, tmp_path / "server.log", DATABASE_URL=database, API_TOKENS=TOKEN
-    )
+    server = run_migrated(baked_sqlite, tmp_path, API_TOKENS=TOKEN)
     try:
         client = Client(server)
         status, user = client.send("POST", "/users", {"email": "ada@example.com", "name": "A"})
@@ -364,9 +361,7 @@ def a_bug() -> None:
 
 def test_after_a_500_the_client_is_told_to_reconnect(project: Baked, tmp_path: Path) -> None:
     (project.path / project.package / "api" / "routes" / "a_bug.py").write_text(BUGGY_ROUTE)
-    database = f"sqlite:///{tmp_path / 'bug.db'}"
-    project.alembic("upgrade", "head", DATABASE_URL=database)
-    server = make_run(project, tmp_path / "server.log", DATABASE_URL=database, API_TOKENS=TOKEN)
+    server = run_migrated(project, tmp_path, API_TOKENS=TOKEN)
     try:
         client = Client(server)
         for _ in range(3):
@@ -438,9 +433,8 @@ def test_a_deadlock_is_a_conflict_to_send_again_not_an_outage(
     shutil.copytree(baked.path, project.path)
     routes = project.path / project.package / "api" / "routes"
     (routes / "a_deadlock.py").write_text(DEADLOCK_ROUTE)
-    database = request.getfixturevalue(f"{backend.replace('postgresql', 'postgres')}_url")
-    project.alembic("upgrade", "head", DATABASE_URL=database)
-    server = make_run(project, tmp_path / "server.log", DATABASE_URL=database, API_TOKENS=TOKEN)
+    database = request.getfixturevalue(server_url(backend))
+    server = run_migrated(project, tmp_path, database, API_TOKENS=TOKEN)
     try:
         status, answer = Client(server).send("POST", "/a-deadlock")
     finally:
