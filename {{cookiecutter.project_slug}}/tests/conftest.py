@@ -63,7 +63,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     try:
         setting("DATABASE_URL", environ={})  # reads and checks the whole file
     except SettingError as exc:
-        stop(str(exc))
+        # pytest prints a usage error once; an exit here, it would print twice.
+        raise pytest.UsageError(str(exc)) from None
 
 
 @pytest.fixture(scope="session")
