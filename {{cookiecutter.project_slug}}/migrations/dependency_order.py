@@ -12,9 +12,10 @@ revision fails there in most orders. Here every revision runs:
 3. new tables are created, parents before children;
 4. the other changes to kept tables follow (new foreign keys can point at new tables).
 
-A table whose primary key changes kind (a BIGINT key becoming a UUID, as when a model
-of your own replaces the example `users`) cannot be altered in place: the foreign keys
-and identity behind it refuse. It is dropped and created anew, with a DATA LOSS note.
+A table whose primary key changes (a BIGINT key becoming a UUID, or another column
+becoming the key, as when a model of your own replaces the example `users`) cannot be
+altered in place: the foreign keys and identity behind it refuse, and SQLite would keep
+the table without a key. It is dropped and created anew, with a DATA LOSS note.
 """
 
 from __future__ import annotations
@@ -134,23 +135,12 @@ def _children_first(dropping: dict[str, Operations]) -> list[str]:
 def _rebuild_retyped_tables(
     context: MigrationContext, operations: Operations, tables: dict[str, sa.Table]
 ) -> None:
-    """Turn the alteration of a table whose key changes kind into drop and create."""
+    """Turn the alteration of a table whose key changes into drop and create."""
     for op in list(operations):
         if not isinstance(op, ops.ModifyTableOps) or op.table_name not in tables:
             continue
         table = tables[op.table_name]
-        retyped = [
-            alter
-            for alter in op.ops
-            if isinstance(alter, ops.AlterColumnOp)
-            and alter.modify_type is not None
-            and alter.column_name in table.c
-            and table.c[alter.column_name].primary_key
-            and alter.existing_type is not None
-            and alter.existing_type._type_affinity
-            is not alter.modify_type._type_affinity
-        ]
-        if not retyped or context.bind is None:
+        if context.bind is None or not any(_rekeys(alter, table) for alter in op.ops):
             continue
         old = _reflect(context, op.table_name)
         index = operations.index(op)
@@ -165,6 +155,23 @@ def _rebuild_retyped_tables(
                 [ops.CreateIndexOp.from_index(ix) for ix in table.indexes],
             ),
         ]
+
+
+def _rekeys(alter: ops.MigrateOperation, table: sa.Table) -> bool:
+    """Whether `alter` changes the table's primary key: a key column added or dropped
+    (the key moves to another column), or a key column of another kind."""
+    if isinstance(alter, ops.AddColumnOp):
+        return bool(alter.column.primary_key)
+    if isinstance(alter, ops.DropColumnOp):
+        return alter._reverse is not None and bool(alter._reverse.column.primary_key)
+    return (
+        isinstance(alter, ops.AlterColumnOp)
+        and alter.modify_type is not None
+        and alter.column_name in table.c
+        and table.c[alter.column_name].primary_key
+        and alter.existing_type is not None
+        and alter.existing_type._type_affinity is not alter.modify_type._type_affinity
+    )
 
 
 def _reflect(context: MigrationContext, name: str) -> sa.Table:

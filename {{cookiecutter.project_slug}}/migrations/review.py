@@ -196,7 +196,7 @@ def _annotate(operations: list[ops.MigrateOperation]) -> None:
         if isinstance(operation, ops.DropTableOp):
             text, hint = f"DATA LOSS: drops table {operation.table_name}", rename
             if operation.table_name in rebuilt:
-                hint = "created anew below: its primary key changes type"
+                hint = "created anew below: its primary key changes"
         elif isinstance(operation, ops.DropColumnOp):
             where = f"{operation.table_name}.{operation.column_name}"
             text, hint = f"DATA LOSS: drops column {where}", rename
