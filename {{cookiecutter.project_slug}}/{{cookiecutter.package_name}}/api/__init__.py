@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI
 
+from ..settings import Settings
 from . import errors, health, routes, security
 
 
@@ -30,8 +31,11 @@ def create_app(
     )
     app.state.head_revision = health.head_revision(head_file)
     app.state.contract_bases = health.contract_bases(head_file)
-    app.state.api_tokens = security.configured_tokens() if tokens is None else tokens
-    app.state.api_open = security.open_api_chosen()
+    settings = Settings()  # .env read once for both
+    if tokens is None:
+        tokens = security.configured_tokens(settings)
+    app.state.api_tokens = tokens
+    app.state.api_open = security.open_api_chosen(settings)
     security.hide_credentials_in_access_log(app.state.api_tokens)
     app.add_middleware(security.BodyGate)
     errors.install(app)

@@ -13,7 +13,7 @@ from typing import Any
 
 import uvicorn
 
-from ..settings import PROJECT_ROOT, SettingError, database_url
+from ..settings import PROJECT_ROOT, SettingError, Settings, database_url
 from .health import head_revision
 from .security import (
     OPEN,
@@ -54,10 +54,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args.port = int(args.port)
     try:
-        database_url()
+        settings = Settings()  # .env read once for every check
+        database_url(settings)
         head_revision()
-        guarded = bool(configured_tokens())
-        open_by_choice = open_api_chosen()
+        guarded = bool(configured_tokens(settings))
+        open_by_choice = open_api_chosen(settings)
     except SettingError as exc:
         print(f"Cannot start the API: {exc}", file=sys.stderr)
         return 2

@@ -97,9 +97,9 @@ def hide_credentials_in_access_log(tokens: tuple[str, ...]) -> None:
     access.addFilter(HideCredentials(tokens))
 
 
-def configured_tokens() -> tuple[str, ...]:
+def configured_tokens(settings: Settings | None = None) -> tuple[str, ...]:
     """The tokens API_TOKENS lists (environment, then .env); () when it is unset."""
-    raw = Settings().api_tokens.get_secret_value()
+    raw = (settings or Settings()).api_tokens.get_secret_value()
     tokens = tuple(token.strip() for token in raw.split(",") if token.strip())
     # Copied from .env.example unchanged, it would let in anyone who read the example.
     if PLACEHOLDER in tokens:
@@ -111,9 +111,9 @@ def configured_tokens() -> tuple[str, ...]:
     return tokens
 
 
-def open_api_chosen() -> bool:
+def open_api_chosen(settings: Settings | None = None) -> bool:
     """Whether the operator set API_OPEN to serve without tokens on purpose."""
-    return Settings().api_open.strip().lower() in ("1", "true", "yes")
+    return (settings or Settings()).api_open.strip().lower() in ("1", "true", "yes")
 
 
 def this_machine_only(host: str) -> bool:
