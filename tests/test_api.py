@@ -15,7 +15,15 @@ from typing import Any
 import pytest
 import yaml
 
-from .helpers import Baked, Server, assert_fuzzes_clean, make_run, run
+from .helpers import (
+    FUZZ_CONFIG,
+    FUZZ_OPTIONS,
+    Baked,
+    Server,
+    assert_fuzzes_clean,
+    make_run,
+    run,
+)
 
 TOKEN = "a-token-for-the-fuzzer-0123456789"
 
@@ -91,6 +99,19 @@ def test_served_api_is_ready_only_at_head_and_fuzzes_clean(
     # Property-based fuzzing from the served schema, with the token, on PostgreSQL,
     # which refuses what SQLite lets by (NUL characters, integers beyond BIGINT).
     assert_fuzzes_clean(server, TOKEN)
+
+
+def test_the_fuzzer_runs_every_check_but_one_in_one_phase() -> None:
+    # The served-API tests' schemathesis settings, as schemathesis itself reads them.
+    from schemathesis.config import SchemathesisConfig
+
+    assert not any(option.startswith("--checks") for option in FUZZ_OPTIONS)
+    project = SchemathesisConfig.from_path(str(FUZZ_CONFIG)).projects.get_default()
+    checks = ("not_a_server_error", "negative_data_rejection", "positive_data_acceptance")
+    for phase in ("examples", "coverage", "fuzzing", "stateful"):
+        chosen = project.checks_config_for(phase=phase)
+        off = {name for name in checks if not chosen.get_by_name(name=name).enabled}
+        assert off == ({"positive_data_acceptance"} if phase == "coverage" else set()), phase
 
 
 def exchange(server: Server, request: bytes) -> tuple[bytes, bool]:
