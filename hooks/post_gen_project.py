@@ -33,6 +33,9 @@ NEEDED_MODULES = (
     "sqlalchemy",
     "sqlmodel",
 )
+# The async stack runs Alembic over aiosqlite, on SQLAlchemy's greenlet bridge.
+if CONTEXT.get("stack") == "async":
+    NEEDED_MODULES += ("aiosqlite", "greenlet")
 INSTALL_TIMEOUT = 900
 TIMEOUT = 300
 DOCKER_FILES = ("Dockerfile", "compose.yaml", ".dockerignore", "docs/docker.md")

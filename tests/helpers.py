@@ -218,12 +218,17 @@ def upgrade_at_once(project: Baked, database_url: str, replicas: int) -> str:
     return "".join(out + err for out, err in outputs)
 
 
+SYNC_PROJECT_PYTEST = "-p no:hypothesispytest -p no:schemathesis -p no:asyncio"
+ASYNC_PROJECT_PYTEST = "-p no:hypothesispytest -p no:schemathesis"
+
+
 def clean_env(**overrides: str) -> dict[str, str]:
     """The test process's environment without the variables projects read, plus overrides."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEST_DATABASE_URL")}
     # A project's pytest run here would load the plugins of this venv, which a project's
-    # own venv does not hold: hypothesis and schemathesis cost it ~2 s of imports.
-    env["PYTEST_ADDOPTS"] = "-p no:hypothesispytest -p no:schemathesis"
+    # own venv does not hold: hypothesis and schemathesis cost it ~2 s of imports, and
+    # pytest-asyncio only an async project's venv has (ASYNC_PROJECT_PYTEST gives it).
+    env["PYTEST_ADDOPTS"] = SYNC_PROJECT_PYTEST
     # One mypy cache for every copy of a project, as a developer's one clone keeps one:
     # mypy checks each module's source hash, so a cached result is never a stale one.
     env["MYPY_CACHE_DIR"] = MYPY_CACHE

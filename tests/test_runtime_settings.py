@@ -17,7 +17,7 @@ import pytest
 from .helpers import TEMPLATE
 
 SECRET = "s3cr3t-Pa55"
-Runtime = Callable[[str], ModuleType]
+Runtime = Callable[..., ModuleType]
 
 
 def render(relative: str, **answers: str) -> str:
@@ -44,21 +44,22 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
     of its own (which holds no .env)."""
     loaded: dict[str, ModuleType] = {}
 
-    def load(database: str) -> ModuleType:
-        if database not in loaded:
+    def load(database: str, stack: str = "sync") -> ModuleType:
+        name = f"{database}_{stack}"
+        if name not in loaded:
             import importlib.util
 
-            root = tmp_path_factory.mktemp(database)
+            root = tmp_path_factory.mktemp(name)
             path = root / "migrations" / "settings.py"
             path.parent.mkdir()
-            path.write_text(render("migrations/settings.py", database=database))
-            spec = importlib.util.spec_from_file_location(f"settings_{database}", path)
+            path.write_text(render("migrations/settings.py", database=database, stack=stack))
+            spec = importlib.util.spec_from_file_location(f"settings_{name}", path)
             assert spec and spec.loader
             module = importlib.util.module_from_spec(spec)
             sys.modules[spec.name] = module  # dataclasses look their module up
             spec.loader.exec_module(module)
-            loaded[database] = module
-        return loaded[database]
+            loaded[name] = module
+        return loaded[name]
 
     return load
 
@@ -170,6 +171,26 @@ def test_bare_schemes_get_the_projects_driver_and_relative_sqlite_lands_in_the_p
     assert sqlite.database == str(settings.PROJECT_ROOT / "app.db")
     default = settings.database_url({})  # the runtime's own root holds no .env
     assert default.database == str(settings.DEFAULT_SQLITE_FILE)
+
+
+@pytest.mark.parametrize("database", ["postgresql", "mysql"])
+def test_the_async_stack_gets_asyncio_drivers_and_refuses_blocking_ones(
+    runtime: Runtime, database: str
+) -> None:
+    settings = runtime(database, stack="async")
+    bare, driver, blocking = {
+        "postgresql": ("postgres", "postgresql+asyncpg", "postgresql+psycopg2"),
+        "mysql": ("mariadb", "mysql+asyncmy", "mysql+pymysql"),
+    }[database]
+    assert settings.database_url({"DATABASE_URL": f"{bare}://app@db/x"}).drivername == driver
+    sqlite = settings.database_url({"DATABASE_URL": "sqlite:///app.db"})
+    assert sqlite.drivername == "sqlite+aiosqlite"
+    assert settings.database_url({}).drivername == "sqlite+aiosqlite"
+    for url in (f"{blocking}://app:{SECRET}@db/x", "sqlite+pysqlite:///app.db"):
+        environ = {"DATABASE_URL": url}
+        message = refusal(settings, lambda environ=environ: settings.database_url(environ))
+        assert "which blocks" in message and "stack is async" in message
+        assert "sqlite:///" in message
 
 
 def test_a_password_apart_takes_any_character_and_sqlite_takes_none(runtime: Runtime) -> None:

@@ -76,12 +76,10 @@ def run_migrations_online() -> None:
     """Run on a connection handed in by a caller, else on DATABASE_URL's database."""
     # A caller's connection (Alembic cookbook: "Sharing a Connection") stays its own.
     if (given := config.attributes.get("connection")) is not None:
-        with safety.borrowed(given) as connection:
-            run_migrations(connection)
+        safety.borrowed(given, run_migrations)
     else:
         url, limits = safety.settings()
-        with safety.one_run_at_a_time(url, PROJECT, limits) as connection:
-            run_migrations(connection, limits)
+        safety.one_run_at_a_time(url, PROJECT, limits, run_migrations)
 
 
 if context.is_offline_mode():

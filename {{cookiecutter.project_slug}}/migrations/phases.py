@@ -238,8 +238,9 @@ def main(argv: list[str]) -> int:
     script = ScriptDirectory.from_config(Config(ini))
     try:
         url, _ = safety.settings()
-        with safety.connect(url) as connection:
-            heads = MigrationContext.configure(connection).get_current_heads()
+        heads = safety.connected(
+            url, lambda c: MigrationContext.configure(c).get_current_heads()
+        )
     except CommandError as exc:  # a bad setting, an unreachable database
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1

@@ -27,7 +27,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import DefaultClause
 
-from .safety import server_lock
+from .safety import engine_for, server_lock
 from .settings import MigrationLimits
 
 # SQLSTATEs: lock_not_available (lock_timeout) and query_canceled (statement_timeout).
@@ -63,7 +63,11 @@ def pooled_per_transaction(connection: Connection, url: URL) -> bool:
     """Whether `connection` reaches the server through a pooler that lends its server
     session to other clients between transactions."""
     # At login the server names its process; a pooler answers with a number of its own.
-    said = connection.connection.dbapi_connection.info.backend_pid  # type: ignore[union-attr]
+{%- if cookiecutter.stack == "async" %}
+    said = connection.connection.driver_connection.get_server_pid()  # type: ignore[union-attr]
+{%- else %}
+    said = connection.connection.driver_connection.info.backend_pid  # type: ignore[union-attr]
+{%- endif %}
     actual = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
     connection.rollback()
     if said == actual:
@@ -71,7 +75,7 @@ def pooled_per_transaction(connection: Connection, url: URL) -> bool:
     # A pooler. Between our transactions, a transaction-mode pool lends our server
     # session to the next client (PgBouncer lends the one freed last); a session-mode
     # pool keeps it ours.
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    engine = engine_for(url)
     try:
         with engine.connect() as other:
             lent = other.exec_driver_sql("SELECT pg_backend_pid()").scalar() == actual

@@ -10,20 +10,35 @@ loads it on every start.
 
 from __future__ import annotations
 
+{% if cookiecutter.stack == "async" -%}
+import asyncio
+{% endif -%}
 import importlib
 import logging
 import re
 import time
+{%- if cookiecutter.stack == "async" %}
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+{%- else %}
 from collections.abc import Callable, Iterator
+{%- endif %}
 from contextlib import contextmanager
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import context
 from alembic.util import CommandError
+{%- if cookiecutter.stack == "async" %}
+from sqlalchemy import event, pool
+{%- else %}
 from sqlalchemy import create_engine, event, pool
+{%- endif %}
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import CompileError, DBAPIError
+{%- if cookiecutter.stack == "async" %}
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+{%- endif %}
 
 from .settings import (
     MigrationLimits,
@@ -86,44 +101,130 @@ def compares() -> bool:
     )
 
 
-def connect(url: URL) -> Connection:
-    """A connection to `url`, on an engine of its own; one line when there is none."""
-    engine = create_engine(url, poolclass=pool.NullPool)
+# A TypeVar, not 3.12's `def f[T]` syntax: the module runs on every Python the project
+# supports.
+Result = TypeVar("Result")
+
+
+def cannot_connect(url: URL, exc: Exception) -> CommandError:
+    """Why there is no connection to `url`, in one line without its password."""
+    if isinstance(exc, DBAPIError):  # unreachable, refused, or an invalid option
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        return CommandError(f"cannot connect to {describe(url)}: {reason}")
+    # What the driver checks only as it connects (a certificate file that is not
+    # there); its text may quote the URL's options, so only its kind.
+    return CommandError(
+        f"cannot connect to {describe(url)}: its driver refused an option of the URL "
+        f"({type(exc).__name__}); check its query parameters"
+    )
+{%- if cookiecutter.stack == "async" %}
+
+
+def engine_for(url: URL) -> Engine:
+    """An engine of its own for `url`, used with SQLAlchemy's sync API: Alembic's.
+
+    Its async driver is awaited on greenlets, so it works only inside `connected`."""
+    return create_async_engine(url, poolclass=pool.NullPool).sync_engine
+
+
+def connected(url: URL, run: Callable[[Connection], Result]) -> Result:  # noqa: UP047
+    """`run(connection)` on a connection to `url`, on an engine of its own.
+
+    Alembic and the guards speak SQLAlchemy's sync API: here it runs over the async
+    driver (AsyncConnection.run_sync), on an event loop of its own."""
+
+    async def on_loop() -> Result:
+        engine = create_async_engine(url, poolclass=pool.NullPool)
+        backend(engine.dialect.name).prepare_engine(engine.sync_engine)
+        try:
+            try:
+                connection = await engine.connect()
+            except (DBAPIError, OSError, ValueError) as exc:
+                raise cannot_connect(url, exc) from None
+            try:
+                return await connection.run_sync(run)
+            finally:
+                await connection.close()
+        finally:
+            await engine.dispose()
+
+    return on_own_loop(on_loop())
+
+
+def on_own_loop(coroutine: Coroutine[Any, Any, Result]) -> Result:  # noqa: UP047
+    """Run `coroutine` to its end on an event loop of its own, and return its result."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    # Called from code that runs an event loop (an app's lifespan, an async test):
+    # asyncio.run cannot nest in it (Alembic issue 1353), so the run gets a thread and
+    # a loop of its own while the caller waits. Async code that must not block its
+    # loop calls Alembic with asyncio.to_thread (docs/migrations.md).
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
+{%- else %}
+
+
+def engine_for(url: URL) -> Engine:
+    """An engine of its own for `url`: Alembic's, never the app's pool."""
+    return create_engine(url, poolclass=pool.NullPool)
+
+
+def connected(url: URL, run: Callable[[Connection], Result]) -> Result:  # noqa: UP047
+    """`run(connection)` on a connection to `url`, on an engine of its own."""
+    engine = engine_for(url)
     backend(engine.dialect.name).prepare_engine(engine)
     try:
-        return engine.connect()
-    except DBAPIError as exc:  # unreachable, refused, or an invalid connection option
-        reason = str(exc.orig or exc).strip().splitlines()[0]
-        raise CommandError(f"cannot connect to {describe(url)}: {reason}") from None
-    except (OSError, ValueError) as exc:
-        # What the driver checks only as it connects (a certificate file that is
-        # not there); its text may quote the URL's options, so only its kind.
-        raise CommandError(
-            f"cannot connect to {describe(url)}: its driver refused an option of the "
-            f"URL ({type(exc).__name__}); check its query parameters"
-        ) from None
+        connection = engine.connect()
+    except (DBAPIError, OSError, ValueError) as exc:
+        raise cannot_connect(url, exc) from None
+    with connection:
+        return run(connection)
+{%- endif %}
 
 
-@contextmanager
 def one_run_at_a_time(
-    url: URL, project: str, limits: MigrationLimits
-) -> Iterator[Connection]:
-    """A connection to `url` that holds this project's migration lock while in use."""
-    connection = connect(url)
-    database = backend(connection.dialect.name)
-    with connection, database.one_run_at_a_time(connection, url, project, limits):
-        yield connection
+    url: URL,
+    project: str,
+    limits: MigrationLimits,
+    run: Callable[[Connection, MigrationLimits], None],
+) -> None:
+    """`run(connection, limits)` holding this project's migration lock on `url`."""
+
+    def locked(connection: Connection) -> None:
+        database = backend(connection.dialect.name)
+        with database.one_run_at_a_time(connection, url, project, limits):
+            run(connection, limits)
+
+    connected(url, locked)
+{%- if cookiecutter.stack == "async" %}
 
 
-@contextmanager
-def borrowed(given: Connection | Engine) -> Iterator[Connection]:
-    """A caller's connection, or one of a caller's engine, left in the caller's
-    charge: no lock, no session settings, the caller's transaction."""
+def borrowed(
+    given: Connection | Engine | AsyncEngine, run: Callable[[Connection], None]
+) -> None:
+{%- else %}
+
+
+def borrowed(given: Connection | Engine, run: Callable[[Connection], None]) -> None:
+{%- endif %}
+    """`run(connection)` on a caller's connection, or on one of a caller's engine, left
+    in the caller's charge: no lock, no session settings, the caller's transaction."""
     if isinstance(given, Connection):
-        yield given
+        run(given)
+{%- if cookiecutter.stack == "async" %}
+    elif isinstance(given, AsyncEngine):
+
+        async def on_loop() -> None:
+            async with given.connect() as connection:
+                await connection.run_sync(run)
+
+        on_own_loop(on_loop())
+{%- endif %}
     else:
         with given.connect() as connection:
-            yield connection
+            run(connection)
 
 
 @contextmanager

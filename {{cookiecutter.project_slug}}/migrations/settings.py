@@ -33,7 +33,29 @@ SUPPORTED_BACKENDS = ("postgresql", "sqlite")
 {%- endif %}
 # Query parameters that carry a secret, masked like the password in every message.
 _SECRET_PARAMETERS = {"password", "passwd", "pwd", "sslpassword"}
+{%- if cookiecutter.stack == "async" %}
+
+# The async stack: a bare scheme means the asyncio driver this project installs.
 {%- if cookiecutter.database == "mysql" %}
+# asyncmy needs no blocking driver beside it; MariaDB speaks the same protocol.
+_BARE_SCHEMES = {
+    "mysql": "mysql+asyncmy",
+    "mariadb": "mysql+asyncmy",
+    "sqlite": "sqlite+aiosqlite",
+}
+_EXAMPLE = "e.g. mysql://user:password@localhost:3306/dbname or sqlite:///app.db"
+_USE = "use mysql:// (asyncmy) or sqlite:/// (aiosqlite)"
+{%- else %}
+# postgres:// too, what many hosts hand out.
+_BARE_SCHEMES = {
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+}
+_EXAMPLE = "e.g. postgresql://user:password@localhost:5432/dbname or sqlite:///app.db"
+_USE = "use postgresql:// (asyncpg) or sqlite:/// (aiosqlite)"
+{%- endif %}
+{%- elif cookiecutter.database == "mysql" %}
 
 # A bare mysql:// would mean mysqlclient, a C extension to compile; this project ships
 # PyMySQL, pure Python. MariaDB speaks the same protocol.
@@ -118,7 +140,11 @@ def database_url(
     """Return the database URL: environment, then .env, then a SQLite file here."""
     raw, source = setting(name, environ, env_file)
     if not raw:
+{%- if cookiecutter.stack == "async" %}
+        return URL.create("sqlite+aiosqlite", database=str(DEFAULT_SQLITE_FILE))
+{%- else %}
         return URL.create("sqlite", database=str(DEFAULT_SQLITE_FILE))
+{%- endif %}
     url = parse_database_url(raw, source)
     # The password on its own, as it is (no percent-encoding): what a secret store or
     # docker compose hands over, whatever characters it holds but NUL.
@@ -179,6 +205,13 @@ def parse_database_url(raw: str, source: str = "DATABASE_URL") -> URL:
             f"{source} names {url.get_backend_name()}, whose migrations this project "
             f"does not guard (one run at a time, bounded waits); {_USE}"
         )
+{%- if cookiecutter.stack == "async" %}
+    if not dialect.is_async:
+        raise DatabaseURLError(
+            f"{source} asks for driver {url.drivername!r}, which blocks, and this "
+            f"project's stack is async; {_USE}"
+        )
+{%- endif %}
     try:
         dialect.import_dbapi()
     except ImportError:

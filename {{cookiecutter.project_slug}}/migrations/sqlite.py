@@ -45,7 +45,9 @@ def prepare_engine(engine: Engine) -> None:
 
 def _connect(dbapi_connection: Any, _record: Any) -> None:
     # The pragma only works outside a transaction, hence here, at connect time.
-    dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=OFF")
+    cursor.close()
     dbapi_connection.isolation_level = None
 
 

@@ -12,7 +12,12 @@ from pytest_alembic.tests import (
     test_upgrade,
 )
 from sqlalchemy import inspect
+{%- if cookiecutter.stack == "async" %}
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine
+{%- else %}
 from sqlalchemy.engine import URL, Engine
+{%- endif %}
 
 from {{ cookiecutter.package_name }}.db import create_db_engine
 
@@ -22,16 +27,42 @@ from .conftest import WRITE_MIGRATION, make_alembic_config
 # applies; every revision upgrades, then downgrades, one step at a time.
 __all__ = ["test_single_head_revision", "test_up_down_consistency", "test_upgrade"]
 
-
+{% if cookiecutter.stack == "async" %}
+async def table_names(engine: AsyncEngine) -> set[str]:
+    """The tables that exist in the database right now."""
+    async with engine.connect() as connection:
+        names = await connection.run_sync(lambda c: inspect(c).get_table_names())
+    return set(names)
+{%- else %}
 def table_names(engine: Engine) -> set[str]:
     """The tables that exist in the database right now."""
     return set(inspect(engine).get_table_names())
+{%- endif %}
 
 
 # What Alembic and migrations/phases.py keep about the runs themselves.
 BOOKKEEPING = {"alembic_version", "alembic_phases"}
 
+{% if cookiecutter.stack == "async" %}
+async def test_downgrade_to_base_leaves_only_the_bookkeeping(
+    alembic_engine: AsyncEngine,
+) -> None:
+    # Alembic called from a running event loop, as an app's lifespan would call it:
+    # env.py runs it on a loop of its own (migrations/safety.py).
+    config = make_alembic_config(alembic_engine)
+    command.upgrade(config, "head")
+    built = await table_names(alembic_engine)
+    assert built > BOOKKEEPING
 
+    command.downgrade(config, "base")
+    assert await table_names(alembic_engine) == BOOKKEEPING
+
+    command.upgrade(config, "head")
+    assert await table_names(alembic_engine) == built
+
+
+def test_models_and_migrations_are_in_step(alembic_engine: AsyncEngine) -> None:
+{%- else %}
 def test_downgrade_to_base_leaves_only_the_bookkeeping(alembic_engine: Engine) -> None:
     config = make_alembic_config(alembic_engine)
     command.upgrade(config, "head")
@@ -46,6 +77,7 @@ def test_downgrade_to_base_leaves_only_the_bookkeeping(alembic_engine: Engine) -
 
 
 def test_models_and_migrations_are_in_step(alembic_engine: Engine) -> None:
+{%- endif %}
     config = make_alembic_config(alembic_engine)
     command.upgrade(config, "head")
     try:
@@ -61,7 +93,24 @@ def test_models_and_migrations_are_in_step(alembic_engine: Engine) -> None:
         pytrace=False,
     )
 
-
+{% if cookiecutter.stack == "async" %}
+async def test_sqlite_migrations_refuse_a_connection_enforcing_foreign_keys(
+    tmp_path: Path,
+) -> None:
+    # Batch mode rebuilds tables by DROP + rename; with foreign keys on, SQLite would
+    # cascade that DROP into child rows, so env.py must refuse such a connection.
+    # A SQLite concern, so checked on SQLite whatever TEST_DATABASE_URL says. The
+    # app's connection goes to Alembic as its cookbook says for asyncio: run_sync.
+    url = URL.create("sqlite+aiosqlite", database=str(tmp_path / "fk.db"))
+    app_engine = create_db_engine(url)
+    async with app_engine.connect() as connection:
+        await connection.exec_driver_sql("SELECT 1")  # in a transaction: it sticks
+        with pytest.raises(CommandError, match="foreign keys are ON"):
+            await connection.run_sync(
+                lambda sync: command.upgrade(make_alembic_config(sync), "head")
+            )
+    await app_engine.dispose()
+{%- else %}
 def test_sqlite_migrations_refuse_a_connection_enforcing_foreign_keys(
     tmp_path: Path,
 ) -> None:
@@ -75,6 +124,7 @@ def test_sqlite_migrations_refuse_a_connection_enforcing_foreign_keys(
         with pytest.raises(CommandError, match="foreign keys are ON"):
             command.upgrade(make_alembic_config(connection), "head")
     app_engine.dispose()
+{%- endif %}
 
 
 def test_head_file_records_the_one_head(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,9 +1,19 @@
+{%- if cookiecutter.stack == "async" -%}
+"""The application's engine: `AsyncSession(get_engine())` (migrations open their own).
+
+Work that reads and then writes takes `AsyncSession(writing(get_engine()))`: on SQLite
+its transaction then holds the database's one write lock from its start, so no other
+writer can make it fail halfway. The engine's connections belong to the event loop
+that opened them: one engine per loop (a script's asyncio.run, a test session's loop).
+"""
+{%- else -%}
 """The application's engine: `Session(get_engine())` (migrations open their own).
 
 Work that reads and then writes takes `Session(writing(get_engine()))`, as the API's
 requests that change rows do: on SQLite their transaction then holds the database's
 one write lock from its start, so no other writer can make it fail halfway.
 """
+{%- endif %}
 
 from __future__ import annotations
 
@@ -11,13 +21,19 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import event
+{%- set engine_import = "" if cookiecutter.stack == "async" else ", Engine" %}
+{%- set events_on = "sync_engine" if cookiecutter.stack == "async" else "engine" %}
 {%- if cookiecutter.database == "mysql" %}
-from sqlalchemy.engine import URL, Connection, Engine, ExceptionContext
+from sqlalchemy.engine import URL, Connection{{ engine_import }}, ExceptionContext
 from sqlalchemy.exc import IntegrityError
 {%- else %}
-from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.engine import URL, Connection{{ engine_import }}
 {%- endif %}
+{%- if cookiecutter.stack == "async" %}
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+{%- else %}
 from sqlmodel import create_engine
+{%- endif %}
 
 from .settings import database_url
 
@@ -28,17 +44,30 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 _WRITES = "writes"
 
 
+{%- if cookiecutter.stack == "async" %}
+
+
+def create_db_engine(url: URL | None = None, **kwargs: Any) -> AsyncEngine:
+    """An engine for `url` (default: DATABASE_URL) that behaves alike everywhere."""
+    url = database_url() if url is None else url
+    engine = create_async_engine(url, **kwargs)
+    # Events belong to the sync engine the async one drives.
+    sync_engine = engine.sync_engine
+{%- else %}
+
+
 def create_db_engine(url: URL | None = None, **kwargs: Any) -> Engine:
     """An engine for `url` (default: DATABASE_URL) that behaves alike everywhere."""
     url = database_url() if url is None else url
     engine = create_engine(url, **kwargs)
+{%- endif %}
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_connect)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen({{ events_on }}, "connect", _sqlite_connect)
+        event.listen({{ events_on }}, "begin", _sqlite_begin)
 {%- if cookiecutter.database == "mysql" %}
     elif engine.dialect.name == "mysql":
-        event.listen(engine, "connect", _mysql_connect)
-        event.listen(engine, "handle_error", _mysql_check_failed, retval=True)
+        event.listen({{ events_on }}, "connect", _mysql_connect)
+        event.listen({{ events_on }}, "handle_error", _mysql_check_failed, retval=True)
 {%- endif %}
     return engine
 {%- if cookiecutter.database == "mysql" %}
@@ -47,8 +76,9 @@ def create_db_engine(url: URL | None = None, **kwargs: Any) -> Engine:
 def _mysql_connect(dbapi_connection: Any, _record: Any) -> None:
     # DATETIME holds no time zone: the app writes UTC (sqlmodel converts), and
     # CURRENT_TIMESTAMP defaults must be UTC too, whatever the server's zone is.
-    with dbapi_connection.cursor() as cursor:
-        cursor.execute("SET time_zone = '+00:00'")
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET time_zone = '+00:00'")
+    cursor.close()
 
 
 # A failed CHECK constraint: MariaDB's and MySQL's error numbers. PyMySQL calls it an
@@ -64,7 +94,7 @@ def _mysql_check_failed(context: ExceptionContext) -> IntegrityError | None:
 {%- endif %}
 
 
-def writing(engine: Engine) -> Engine:
+def writing(engine: {{ "AsyncEngine" if cookiecutter.stack == "async" else "Engine" }}) -> {{ "AsyncEngine" if cookiecutter.stack == "async" else "Engine" }}:
     """`engine` for transactions that write (on SQLite; elsewhere it changes nothing).
 
     SQLite begins them with BEGIN IMMEDIATE: a transaction that read first and then
@@ -80,13 +110,15 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # The same cascades as on PostgreSQL: SQLite enforces foreign keys only when each
     # connection asks. And SQLAlchemy's recipe for real transactions (SAVEPOINTs work):
     # sqlite3 stops managing them and BEGIN comes from _sqlite_begin.
-    dbapi_connection.execute("PRAGMA foreign_keys=ON")
-    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
     # Concurrent requests: a writer waits for the write lock instead of failing, and
     # with the WAL journal (the file stays in WAL mode; -wal and -shm files beside it)
     # readers and the writer never wait for each other.
-    dbapi_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    dbapi_connection.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+    dbapi_connection.isolation_level = None
 
 
 def _sqlite_begin(connection: Connection) -> None:
@@ -97,6 +129,6 @@ def _sqlite_begin(connection: Connection) -> None:
 
 
 @cache
-def get_engine() -> Engine:
+def get_engine() -> {{ "AsyncEngine" if cookiecutter.stack == "async" else "Engine" }}:
     """The process-wide engine, created on first use."""
     return create_db_engine()

@@ -30,7 +30,23 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 IN_PROJECT = (PROJECT_ROOT / "alembic.ini").is_file()
 ENV_FILE = PROJECT_ROOT / ".env"
 DEFAULT_SQLITE_FILE = PROJECT_ROOT / "{{ cookiecutter.package_name }}.db"
+{%- if cookiecutter.stack == "async" %}
+# A bare scheme means the asyncio driver this project installs (migrations/settings.py
+# says more).
 {%- if cookiecutter.database == "mysql" %}
+_BARE_SCHEMES = {
+    "mysql": "mysql+asyncmy",
+    "mariadb": "mysql+asyncmy",
+    "sqlite": "sqlite+aiosqlite",
+}
+{%- else %}
+_BARE_SCHEMES = {
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+}
+{%- endif %}
+{%- elif cookiecutter.database == "mysql" %}
 # A bare scheme means the driver this project installs: PyMySQL (pure Python; a bare
 # mysql:// would mean mysqlclient, a C extension). MariaDB speaks the same protocol.
 _BARE_SCHEMES = {"mysql": "mysql+pymysql", "mariadb": "mysql+pymysql"}
@@ -128,7 +144,11 @@ def database_url(settings: Settings | None = None) -> URL:
                 "DATABASE_URL is not set, and an installed package has no project "
                 "folder for a default database: set it"
             )
+{%- if cookiecutter.stack == "async" %}
+        return URL.create("sqlite+aiosqlite", database=str(DEFAULT_SQLITE_FILE))
+{%- else %}
         return URL.create("sqlite", database=str(DEFAULT_SQLITE_FILE))
+{%- endif %}
     scheme, separator, rest = raw.partition("://")
     scheme = _BARE_SCHEMES.get(scheme.lower(), scheme)
 {%- if cookiecutter.database == "mysql" %}
@@ -153,6 +173,10 @@ def database_url(settings: Settings | None = None) -> URL:
         if any("\x00" in part for part in parts if part):
             raise ValueError  # no driver takes a NUL (%00)
         dialect = url.get_dialect()
+{%- if cookiecutter.stack == "async" %}
+        if not dialect.is_async:
+            raise ValueError  # a blocking driver, in an async service
+{%- endif %}
         dialect.import_dbapi()  # installed?
         _, arguments = dialect().create_connect_args(url)  # what the driver is handed
         port = str(arguments.get("port", 1))

@@ -1,0 +1,363 @@
+"""stack=async: AsyncSession on asyncpg, aiosqlite or asyncmy, with Alembic keeping every
+guard of the sync stack: one run at a time, bounded waits, a failure that names its
+revision, offline SQL, and runs called from code that already runs an event loop.
+
+Each database's async project is baked once here; tests that change one work on a copy.
+"""
+
+import shutil
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from .helpers import (
+    ASYNC_PROJECT_PYTEST,
+    SYSTEM_PATH,
+    Baked,
+    add_revision,
+    add_slow_revisions,
+    bake,
+    bake_command,
+    failure_line,
+    mysql_rows,
+    mysql_tables,
+    postgres_rows,
+    postgres_tables,
+    run,
+    upgrade_at_once,
+)
+from .test_deploy_safety import pgbouncer
+
+# What each stack's projects may hold, whatever the database: the other stack's drivers
+# never come along.
+ASYNC_ONLY = {"asyncpg", "aiosqlite", "asyncmy", "greenlet", "pytest-asyncio"}
+SYNC_ONLY = {"psycopg2-binary", "pymysql"}
+
+
+@pytest.fixture(scope="module")
+def baked_async(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Baked]:
+    """An async project per database, without the API (the async API is not built yet)."""
+    return {
+        database: bake(
+            tmp_path_factory.mktemp(f"async-{database}"),
+            database=database,
+            stack="async",
+            include_api="n",
+        )
+        for database in ("sqlite", "postgresql", "mysql")
+    }
+
+
+def copy_of(baked: Baked, tmp_path: Path) -> Baked:
+    copy = tmp_path / baked.path.name
+    shutil.copytree(baked.path, copy)
+    return Baked(copy, baked.package)
+
+
+@pytest.fixture
+def async_project(baked_async: dict[str, Baked], tmp_path: Path) -> Baked:
+    """A private copy of the async SQLite project (which runs on PostgreSQL too)."""
+    return copy_of(baked_async["sqlite"], tmp_path)
+
+
+@pytest.fixture
+def async_mysql_project(baked_async: dict[str, Baked], tmp_path: Path) -> Baked:
+    return copy_of(baked_async["mysql"], tmp_path)
+
+
+def make(project: Baked, target: str, **env: str) -> str:
+    """`make <target>` in the project with this interpreter; its output."""
+    result = run(
+        ["make", "-C", str(project.path), target, f"PYTHON={sys.executable}"],
+        PATH=SYSTEM_PATH,
+        PYTEST_ADDOPTS=ASYNC_PROJECT_PYTEST,
+        **env,
+    )
+    return result.stdout + result.stderr
+
+
+def locked_packages(project: Path) -> set[str]:
+    lock = tomllib.loads((project / "uv.lock").read_text())
+    return {package["name"] for package in lock["package"]}
+
+
+def test_the_async_stack_is_refused_with_the_api_in_one_line(tmp_path: Path) -> None:
+    result = run(
+        bake_command(tmp_path, stack="async", include_api="y"), check=False, PATH=SYSTEM_PATH
+    )
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1 and "include_api=n" in errors[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+@pytest.mark.parametrize("database", ["postgresql", "mysql"])
+def test_each_stack_installs_its_own_drivers_and_no_other(
+    baked_async: dict[str, Baked],
+    baked_postgresql: Baked,
+    baked_mysql: Baked,
+    database: str,
+) -> None:
+    sync = {"postgresql": baked_postgresql, "mysql": baked_mysql}[database]
+    driver = {"postgresql": "asyncpg", "mysql": "asyncmy"}[database]
+    asynchronous = locked_packages(baked_async[database].path)
+    assert {driver, "aiosqlite", "greenlet", "pytest-asyncio"} <= asynchronous
+    assert not asynchronous & SYNC_ONLY
+    assert not locked_packages(sync.path) & ASYNC_ONLY
+    dependencies = tomllib.loads((baked_async[database].path / "pyproject.toml").read_text())
+    required = dependencies["project"]["dependencies"]
+    assert not any("psycopg2" in d or "pymysql" in d for d in required)
+
+
+@pytest.mark.parametrize(
+    "database",
+    [
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+        pytest.param("mysql", marks=pytest.mark.mysql),
+    ],
+)
+def test_an_async_project_passes_its_suite_lint_and_check(
+    baked_async: dict[str, Baked], database: str, request: pytest.FixtureRequest
+) -> None:
+    project = baked_async[database]
+    env = {}
+    if database != "sqlite":
+        env["TEST_DATABASE_URL"] = request.getfixturevalue(
+            "postgres_url" if database == "postgresql" else "mysql_url"
+        )
+    output = make(project, "test", **env)
+    assert " passed" in output and "failed" not in output and "skipped" not in output
+    assert "async def" in (project.path / project.package / "crud.py").read_text()
+    make(project, "lint")  # ruff, strict mypy
+    make(project, "check")  # the models match the migrations (scratch SQLite, aiosqlite)
+
+
+# --- one run at a time, bounded waits, named failures -------------------------------
+
+
+@pytest.mark.postgres
+def test_async_replicas_upgrading_at_once_apply_each_revision_once(
+    async_project: Baked, postgres_url: str
+) -> None:
+    add_slow_revisions(async_project, "SELECT pg_sleep(0.2)")
+    logs = upgrade_at_once(async_project, postgres_url, 4)
+    assert logs.count("Running upgrade") == 4  # the initial revision and three more
+    assert postgres_rows(postgres_url, "SELECT version_num FROM alembic_version") == [("slow2",)]
+
+
+@pytest.mark.mysql
+def test_async_replicas_queue_on_mariadb_too(async_mysql_project: Baked, mysql_url: str) -> None:
+    add_slow_revisions(async_mysql_project, "SELECT SLEEP(0.2)")
+    logs = upgrade_at_once(async_mysql_project, mysql_url, 4)
+    assert logs.count("Running upgrade") == 4
+    assert mysql_rows(mysql_url, "SELECT version_num FROM alembic_version") == [("slow2",)]
+
+
+@pytest.mark.postgres
+def test_an_async_blocked_migration_gives_up_and_names_its_revision(
+    async_project: Baked, postgres_url: str
+) -> None:
+    async_project.alembic("upgrade", "head", DATABASE_URL=postgres_url)
+    add_revision(
+        async_project,
+        "addphone",
+        async_project.initial_revision(),
+        'op.add_column("users", sa.Column("phone", sa.String(20)))',
+        'op.drop_column("users", "phone")',
+    )
+    blocker = psycopg2.connect(postgres_url)
+    blocker.cursor().execute("SELECT * FROM users")  # an open transaction: a table lock
+    try:
+        start = time.perf_counter()
+        result = async_project.alembic(
+            "upgrade", "head", check=False, DATABASE_URL=postgres_url, MIGRATION_LOCK_TIMEOUT="1s"
+        )
+        elapsed = time.perf_counter() - start
+    finally:
+        blocker.rollback()
+        blocker.close()
+    message = failure_line(result)
+    assert elapsed < 15
+    assert "addphone" in message and "MIGRATION_LOCK_TIMEOUT=1s" in message
+    assert "ALTER TABLE users" in message and "rolled back" in message
+    version = postgres_rows(postgres_url, "SELECT version_num FROM alembic_version")
+    assert version == [(async_project.initial_revision(),)]
+
+
+@pytest.mark.mysql
+def test_an_async_failure_on_mariadb_says_what_stayed_applied(
+    async_mysql_project: Baked, mysql_url: str
+) -> None:
+    project = async_mysql_project
+    project.alembic("upgrade", "head", DATABASE_URL=mysql_url)
+    add_revision(
+        project,
+        "halfway",
+        project.initial_revision(),
+        'op.create_table("half", sa.Column("id", sa.Integer, primary_key=True))\n'
+        'op.execute("SELECT * FROM no_such_table")',
+        'op.drop_table("half")',
+    )
+    message = failure_line(project.alembic("upgrade", "head", check=False, DATABASE_URL=mysql_url))
+    assert "halfway" in message and "no_such_table" in message
+    assert "stay applied (CREATE TABLE half" in message
+    assert "half" in mysql_tables(mysql_url)
+
+
+@pytest.mark.postgres
+def test_an_async_run_waits_for_the_lock_within_the_wait_timeout(
+    async_project: Baked, postgres_url: str
+) -> None:
+    key = run(
+        [
+            sys.executable,
+            "-c",
+            "from migrations.postgresql import lock_key; "
+            f"print(lock_key({async_project.package!r}))",
+        ],
+        cwd=async_project.path,
+    ).stdout.strip()
+    holder = psycopg2.connect(postgres_url)
+    holder.autocommit = True
+    holder.cursor().execute(f"SELECT pg_advisory_lock({key})")
+    try:
+        result = async_project.alembic(
+            "upgrade", "head", check=False, DATABASE_URL=postgres_url, MIGRATION_WAIT_TIMEOUT="1s"
+        )
+        assert "MIGRATION_WAIT_TIMEOUT=1s" in failure_line(result)
+    finally:
+        holder.close()
+    assert "users" not in postgres_tables(postgres_url)
+
+
+@pytest.mark.postgres
+def test_async_migrations_refuse_a_transaction_pool(
+    async_project: Baked, postgres_url: str
+) -> None:
+    # asyncpg names the server process otherwise than psycopg2: the check still finds
+    # the pooler, and the lock is never carried away.
+    with pgbouncer("transaction") as pooler:
+        pooled = postgres_url.replace("127.0.0.1:5432", pooler)
+        result = async_project.alembic("upgrade", "head", check=False, DATABASE_URL=pooled)
+        assert "pooler in transaction mode" in failure_line(result)
+    assert "alembic_version" not in postgres_tables(postgres_url)
+
+
+@pytest.mark.postgres
+def test_async_offline_sql_takes_the_lock_and_the_limits(
+    baked_async: dict[str, Baked], postgres_url: str
+) -> None:
+    project = baked_async["postgresql"]
+    script = project.alembic("upgrade", "head", "--sql", DATABASE_URL=postgres_url)
+    assert "pg_advisory_lock(" in script.stdout and "SET lock_timeout" in script.stdout
+    assert "CREATE TABLE users" in script.stdout
+    assert "alembic_version" not in postgres_tables(postgres_url)  # printed, never run
+
+
+# --- Alembic from code that runs an event loop --------------------------------------
+
+CALLED_FROM_A_LOOP = """
+import asyncio, sys
+from alembic import command
+from alembic.config import Config
+from alembic.util import CommandError
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+def config(connection=None):
+    config = Config("alembic.ini")
+    config.attributes["configure_logger"] = False
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+async def main():
+    if sys.argv[2:] == ["locked"]:
+        # Bounded waits hold in a loop too: another run holds the lock.
+        try:
+            command.upgrade(config(), "head")
+        except CommandError as exc:
+            print("REFUSED", exc)
+        return
+    # As an app's lifespan calls it: straight from the running loop.
+    command.upgrade(config(), "head")
+    command.downgrade(config(), "base")
+    # In a thread of its own: the loop goes on meanwhile.
+    ticks = 0
+
+    async def tick():
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.001)
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.to_thread(command.upgrade, config(), "head")
+    ticker.cancel()
+    print("TICKS", ticks > 5)
+    command.downgrade(config(), "base")
+    # On a connection of the caller's (Alembic's cookbook for asyncio).
+    engine = create_async_engine(sys.argv[1])
+    async with engine.begin() as connection:
+        await connection.run_sync(lambda sync: command.upgrade(config(sync), "head"))
+    await engine.dispose()
+    print("DONE")
+
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.postgres
+def test_alembic_runs_from_code_that_runs_an_event_loop(
+    async_project: Baked, postgres_url: str
+) -> None:
+    async_url = postgres_url.replace("postgresql://", "postgresql+asyncpg://")
+    script = async_project.path / "from_a_loop.py"
+    script.write_text(CALLED_FROM_A_LOOP)
+    command = [sys.executable, str(script), async_url]
+    result = run(command, cwd=async_project.path, DATABASE_URL=postgres_url)
+    assert "TICKS True" in result.stdout and "DONE" in result.stdout
+    assert "users" in postgres_tables(postgres_url)
+    assert "Traceback" not in result.stderr
+
+    key = run(
+        [
+            sys.executable,
+            "-c",
+            "from migrations.postgresql import lock_key; "
+            f"print(lock_key({async_project.package!r}))",
+        ],
+        cwd=async_project.path,
+    ).stdout.strip()
+    holder = psycopg2.connect(postgres_url)
+    holder.autocommit = True
+    holder.cursor().execute(f"SELECT pg_advisory_lock({key})")
+    try:
+        start = time.perf_counter()
+        result = run(
+            [*command, "locked"],
+            cwd=async_project.path,
+            DATABASE_URL=postgres_url,
+            MIGRATION_WAIT_TIMEOUT="1s",
+        )
+    finally:
+        holder.close()
+    assert time.perf_counter() - start < 15
+    assert "REFUSED" in result.stdout and "MIGRATION_WAIT_TIMEOUT=1s" in result.stdout
+
+
+def test_the_documented_async_session_example_runs(async_project: Baked) -> None:
+    async_project.alembic("upgrade", "head")
+    page = (async_project.path / "docs" / "models.md").read_text()
+    example = page.split("```python\n", 1)[1].split("```", 1)[0]
+    assert "AsyncSession" in example and "asyncio.run(main())" in example
+    result = run([sys.executable, "-c", example], cwd=async_project.path)
+    assert "19.98" in result.stdout
