@@ -1,19 +1,24 @@
 """Benchmark: the generated API against a minimal FastAPI + SQLModel app, on PostgreSQL.
 
-Both apps are served by uvicorn (one process each, side by side) on one migrated
-database and loaded over loopback by wrk (Debian's package: apt-get install wrk),
-their runs interleaved so both see the same machine. Prints requests per second and
-p50/p99 latency for `GET /users/{id}` and `POST /users/{id}/orders` at each
-concurrency (the median of the rounds), the ratio of the generated app's throughput to
-the baseline's (target: at least 0.9), the failed requests (target: none) and the most
-database connections the generated app held at once (target: never above its pool,
-SQLAlchemy's default 5 + 10 overflow).
+The apps are served by uvicorn (one process each, side by side), each on a migrated
+database of its own with the same rows, and loaded over loopback by wrk (Debian's
+package: apt-get install wrk), their runs interleaved so all see the same machine.
+Prints requests per second and p50/p99 latency for `GET /users/{id}` and
+`POST /users/{id}/orders` at each concurrency (the median of the rounds), the ratio of
+the generated app's throughput to the baseline's (target: at least 0.9), the failed
+requests (target: none) and the most database connections the generated app held at
+once (target: never above its pool, SQLAlchemy's default 5 + 10 overflow).
 
-Usage: python benchmarks/api_throughput.py [--seconds S] [--rounds N]
-    [--concurrency 1 16] [--admin-url postgresql://postgres@127.0.0.1:5432/postgres]
+`--stack async` measures a stack=async project against a minimal async app
+(AsyncSession on asyncpg), and prints the sync project's throughput beside them.
+
+Usage: python benchmarks/api_throughput.py [--stack sync|async] [--seconds S]
+    [--rounds N] [--concurrency 1 16]
+    [--admin-url postgresql://postgres@127.0.0.1:5432/postgres]
 """
 
 import argparse
+import contextlib
 import http.client
 import os
 import re
@@ -53,18 +58,12 @@ request = function()
 end
 """
 
-# The baseline: what anyone would write first. A session per request, nothing else.
-BASELINE_APP = """
+# The baselines: what anyone would write first. A session per request, nothing else.
+MODELS = """
 from datetime import UTC, datetime
 from decimal import Decimal
-import os
 
-from fastapi import FastAPI, HTTPException
-from sqlmodel import Field, Session, SQLModel, create_engine
-
-# psycopg2, as the generated app (SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3).
-engine = create_engine(os.environ["DATABASE_URL"].replace("postgresql:", "postgresql+psycopg2:"))
-app = FastAPI()
+from sqlmodel import Field, SQLModel
 
 
 class User(SQLModel, table=True):
@@ -82,6 +81,19 @@ class Order(SQLModel, table=True):
     total: Decimal
     status: str = "pending"
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+"""
+BASELINE_APP = """
+import os
+from decimal import Decimal
+
+from fastapi import FastAPI, HTTPException
+from sqlmodel import Session, create_engine
+
+from models import Order, User
+
+# psycopg2, as the generated app (SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3).
+engine = create_engine(os.environ["DATABASE_URL"].replace("postgresql:", "postgresql+psycopg2:"))
+app = FastAPI()
 
 
 @app.get("/users/{user_id}")
@@ -100,6 +112,39 @@ def create_order(user_id: int, body: dict) -> Order:
         session.add(order)
         session.commit()
         session.refresh(order)
+        return order
+"""
+BASELINE_ASYNC_APP = """
+import os
+from decimal import Decimal
+
+from fastapi import FastAPI, HTTPException
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import Order, User
+
+url = os.environ["DATABASE_URL"].replace("postgresql:", "postgresql+asyncpg:")
+engine = create_async_engine(url)
+app = FastAPI()
+
+
+@app.get("/users/{user_id}")
+async def get_user(user_id: int) -> User:
+    async with AsyncSession(engine) as session:
+        user = await session.get(User, user_id)
+        if user is None:
+            raise HTTPException(404)
+        return user
+
+
+@app.post("/users/{user_id}/orders", status_code=201)
+async def create_order(user_id: int, body: dict) -> Order:
+    async with AsyncSession(engine) as session:
+        order = Order(user_id=user_id, total=Decimal(body.get("total", "0")))
+        session.add(order)
+        await session.commit()
+        await session.refresh(order)
         return order
 """
 
@@ -125,10 +170,10 @@ def _ms(text: str) -> float:
 
 
 class ConnectionWatch:
-    """The most connections one app held on the database at once, sampled every 20 ms."""
+    """The most connections one app held on its database at once, sampled every 20 ms."""
 
-    def __init__(self, url: str, application: str) -> None:
-        self.url, self.application, self.peak = url, application, 0
+    def __init__(self, url: str) -> None:
+        self.url, self.database, self.peak = url, url.rsplit("/", 1)[1], 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch)
 
@@ -140,8 +185,9 @@ class ConnectionWatch:
         with connection.cursor() as cursor:
             while not self._stop.wait(0.02):
                 cursor.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
-                    (self.application,),
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
+                    " AND pid <> pg_backend_pid()",
+                    (self.database,),
                 )
                 self.peak = max(self.peak, cursor.fetchone()[0])
         connection.close()
@@ -187,6 +233,7 @@ def free_port() -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", choices=["sync", "async"], default="sync")
     parser.add_argument("--seconds", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
@@ -195,68 +242,76 @@ def main() -> int:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
 
-    database = f"bench_{uuid.uuid4().hex[:8]}"
+    apps = ["generated", "baseline"] + (["sync"] if args.stack == "async" else [])
+    databases = {app: f"bench_{uuid.uuid4().hex[:8]}_{app}" for app in apps}
     admin = psycopg2.connect(args.admin_url)
     admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{database}"')
-    url = f"{args.admin_url.rsplit('/', 1)[0]}/{database}"
+    server = args.admin_url.rsplit("/", 1)[0]
     try:
+        for name in databases.values():
+            admin.cursor().execute(f'CREATE DATABASE "{name}"')
+        urls = {app: f"{server}/{name}" for app, name in databases.items()}
         with tempfile.TemporaryDirectory() as scratch:
-            return run_benchmark(Path(scratch), url, args)
+            return run_benchmark(Path(scratch), urls, args)
     finally:
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        for name in databases.values():
+            admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
 
 
-def run_benchmark(scratch: Path, url: str, args: argparse.Namespace) -> int:
-    cookiecutter = [str(BIN / "cookiecutter"), "--no-input", "-o", str(scratch), str(TEMPLATE)]
-    subprocess.run(cookiecutter, check=True, capture_output=True, timeout=300)
-    (project,) = [p for p in scratch.iterdir() if p.is_dir()]
+def bake(scratch: Path, stack: str) -> tuple[Path, str]:
+    """A project of `stack` with every other default: its folder and its package."""
+    output = scratch / stack
+    command = [str(BIN / "cookiecutter"), "--no-input", "-o", str(output), str(TEMPLATE)]
+    subprocess.run([*command, f"stack={stack}"], check=True, capture_output=True, timeout=300)
+    (project,) = [p for p in output.iterdir() if p.is_dir()]
     (package,) = [p.parent.name for p in project.glob("*/db.py")]  # the service
-    alembic = [str(BIN / "alembic"), "-c", str(project / "alembic.ini"), "upgrade", "head"]
+    return project, package
+
+
+def run_benchmark(scratch: Path, urls: dict[str, str], args: argparse.Namespace) -> int:
     env = {k: v for k, v in os.environ.items() if k not in ("API_TOKENS", "API_OPEN")}
-    subprocess.run(
-        alembic, check=True, capture_output=True, timeout=120, env={**env, "DATABASE_URL": url}
-    )
-    with psycopg2.connect(url) as connection, connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO users (email, name) SELECT 'user' || n || '@example.com', 'User'"
-            f" FROM generate_series(1, {USERS}) AS n"
-        )
-    (scratch / "baseline_app.py").write_text(BASELINE_APP)
+    projects = {"generated": bake(scratch, args.stack)}
+    if "sync" in urls:
+        projects["sync"] = bake(scratch, "sync")
+    (scratch / "models.py").write_text(MODELS)
+    baseline = BASELINE_ASYNC_APP if args.stack == "async" else BASELINE_APP
+    (scratch / "baseline_app.py").write_text(baseline)
+    for app, url in urls.items():
+        project = projects.get(app, projects["generated"])[0]  # the baseline's schema too
+        alembic = [str(BIN / "alembic"), "-c", str(project / "alembic.ini"), "upgrade", "head"]
+        migrate_env = {**env, "DATABASE_URL": url}
+        subprocess.run(alembic, check=True, capture_output=True, timeout=120, env=migrate_env)
+        with psycopg2.connect(url) as connection, connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO users (email, name) SELECT 'user' || n || '@example.com', 'User'"
+                f" FROM generate_series(1, {USERS}) AS n"
+            )
     scripts = {}
     for name, lua in (("GET /users/{id}", GET_USER), ("POST /users/{id}/orders", POST_ORDER)):
         scripts[name] = scratch / f"{len(scripts)}.lua"
         scripts[name].write_text(lua.replace("USERS", str(USERS)))
 
-    # Served alike: uvicorn's defaults (access log included), one process each. Each
-    # app names itself to PostgreSQL, so its connections can be counted apart.
-    ports = {"generated": free_port(), "baseline": free_port()}
-    generated = [sys.executable, "-m", f"{package}.api", "--port", str(ports["generated"])]
-    baseline = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--port",
-        str(ports["baseline"]),
-        "baseline_app:app",
-    ]
-    figures: dict[tuple[str, str, int], list[tuple[float, float, float, int]]] = {}
-    with (
-        serving(
-            generated,
+    # Served alike: uvicorn's defaults (access log included), one process each.
+    ports = {app: free_port() for app in urls}
+    commands = {
+        app: (
+            [sys.executable, "-m", f"{package}.api", "--port", str(ports[app])],
             project,
-            {**env, "DATABASE_URL": f"{url}?application_name=generated"},
-            ports["generated"],
-        ),
-        serving(
-            baseline,
-            scratch,
-            {**env, "DATABASE_URL": f"{url}?application_name=baseline"},
-            ports["baseline"],
-        ),
-        ConnectionWatch(url, "generated") as watch,
-    ):
+        )
+        for app, (project, package) in projects.items()
+    }
+    commands["baseline"] = (
+        [sys.executable, "-m", "uvicorn", "--port", str(ports["baseline"]), "baseline_app:app"],
+        scratch,
+    )
+    figures: dict[tuple[str, str, int], list[tuple[float, float, float, int]]] = {}
+    with contextlib.ExitStack() as stack:
+        for app, (command, cwd) in commands.items():
+            stack.enter_context(
+                serving(command, cwd, {**env, "DATABASE_URL": urls[app]}, ports[app])
+            )
+        watch = stack.enter_context(ConnectionWatch(urls["generated"]))
         for endpoint, script in scripts.items():
             for app in ports:
                 wrk(ports[app], script, 4, 1)  # warm-up: imports, pools, caches
@@ -273,10 +328,11 @@ def run_benchmark(scratch: Path, url: str, args: argparse.Namespace) -> int:
         return rps, p50, p99, sum(run[3] for run in runs)
 
     print(f"wrk, {args.rounds} interleaved rounds of {args.seconds} s per figure (median);")
-    print("uvicorn, one process per app; PostgreSQL on loopback")
+    print(f"uvicorn, one process per app; PostgreSQL on loopback; stack={args.stack}")
+    beside = "sync/s" if "sync" in urls else ""
     print(
         f"{'endpoint':<26}{'clients':>8}{'app/s':>8}{'base/s':>8}{'ratio':>7}"
-        f"{'p50 ms':>8}{'p99 ms':>8}{'base p50':>9}{'base p99':>9}{'errors':>7}"
+        f"{'p50 ms':>8}{'p99 ms':>8}{'base p50':>9}{'base p99':>9}{'errors':>7}{beside:>8}"
     )
     worst, errors = float("inf"), 0
     for endpoint in scripts:
@@ -284,9 +340,13 @@ def run_benchmark(scratch: Path, url: str, args: argparse.Namespace) -> int:
             rps, p50, p99, failed = median("generated", endpoint, clients)
             base_rps, base_p50, base_p99, base_failed = median("baseline", endpoint, clients)
             worst, errors = min(worst, rps / base_rps), errors + failed + base_failed
+            sync = ""
+            if "sync" in urls:
+                sync_rps, *_, sync_failed = median("sync", endpoint, clients)
+                sync, errors = f"{sync_rps:>8.0f}", errors + sync_failed
             print(
                 f"{endpoint:<26}{clients:>8}{rps:>8.0f}{base_rps:>8.0f}{rps / base_rps:>7.2f}"
-                f"{p50:>8.1f}{p99:>8.1f}{base_p50:>9.1f}{base_p99:>9.1f}{failed:>7}"
+                f"{p50:>8.1f}{p99:>8.1f}{base_p50:>9.1f}{base_p99:>9.1f}{failed:>7}{sync}"
             )
     print(f"lowest throughput ratio: {worst:.2f} (target >= 0.9)")
     print(f"failed requests: {errors} (target 0)")

@@ -158,25 +158,12 @@ def text_problem(key: str, value: str) -> str | None:
     return None
 
 
-def stack_problem(context: dict) -> str | None:
-    """Why the answers' stack cannot be baked, if it cannot."""
-    if context.get("stack") == "async" and context.get("include_api") == "y":
-        # The async API (sessions, readiness, tokens under an event loop) is not built
-        # yet: refused here rather than baked half-async.
-        return (
-            "stack=async comes without the HTTP API for now: answer include_api=n, "
-            "or keep stack=sync for the API"
-        )
-    return None
-
-
 def main() -> int:
     """Print the first problem found and fail, so cookiecutter writes nothing."""
     # `database` needs no check here: cookiecutter itself refuses a value not listed.
     problems = [
         *(text_problem(key, str(CONTEXT.get(key, ""))) for key in TEXT_ANSWERS),
         package_problem(CONTEXT["package_name"]),
-        stack_problem(CONTEXT),
     ]
     for problem in problems:
         if problem:

@@ -121,6 +121,17 @@ def baked_mysql(tmp_path_factory: pytest.TempPathFactory) -> Baked:
     return bake(tmp_path_factory.mktemp("mysql"), database="mysql")
 
 
+@pytest.fixture(scope="session")
+def baked_async(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Baked]:
+    """A stack=async project per database, with the API, shared read-only by tests."""
+    return {
+        database: bake(
+            tmp_path_factory.mktemp(f"async-{database}"), database=database, stack="async"
+        )
+        for database in ("sqlite", "postgresql", "mysql")
+    }
+
+
 @pytest.fixture
 def project(baked_sqlite: Baked, tmp_path: Path) -> Baked:
     """A private copy of the default project, for tests that change it."""

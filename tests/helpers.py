@@ -4,6 +4,7 @@ import ast
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import sqlite3
@@ -271,6 +272,13 @@ def bake(output_dir: Path, **context: str) -> Baked:
     return Baked(path, service.parent.name)
 
 
+def copy_of(baked: Baked, tmp_path: Path) -> Baked:
+    """A private copy of a shared bake, for a test that changes it."""
+    copy = tmp_path / baked.path.name
+    shutil.copytree(baked.path, copy)
+    return Baked(copy, baked.package)
+
+
 def bake_alone(venv: Path, output: Path, path: str, **env: str) -> subprocess.CompletedProcess:
     """Bake with a cookiecutter CLI of its own environment, and a chosen PATH."""
     command = bake_command(output)
@@ -457,6 +465,27 @@ def make_run(project: Baked, log: Path, **env: str) -> Server:
     )
     server.wait_until_up()
     return server
+
+
+def assert_readme_session(server: Server, token: str) -> None:
+    """docs/api.md's curl session, over a real socket: every answer as documented."""
+
+    def call(method: str, path: str, body: object = None) -> tuple[int, dict]:
+        return server.call(method, path, body, token=token)
+
+    assert server.call("GET", "/users")[0] == 401  # no token
+    status, user = call("POST", "/users", {"email": "ada@example.com", "name": "Ada"})
+    assert status == 201, user
+    status, order = call("POST", f"/users/{user['id']}/orders", {"total": "19.98"})
+    assert status == 201 and order["total"] == "19.98", order
+    item = {"sku": "BOOK-1", "quantity": 2, "unit_price": "9.99"}
+    assert call("POST", f"/orders/{order['id']}/items", item)[0] == 201
+    assert call("POST", f"/orders/{order['id']}/items", item)[0] == 409
+    assert call("POST", "/users", {"email": "ADA@example.com", "name": "A"})[0] == 409
+    assert call("POST", "/users/999999/orders", {})[0] == 404
+    assert call("POST", "/users", {"email": "ada"})[0] == 422
+    assert call("DELETE", f"/users/{user['id']}")[0] == 204
+    assert call("GET", f"/orders/{order['id']}")[0] == 404  # the cascade
 
 
 # What the checks are is said in this file alone: `--checks` on the command line would

@@ -21,6 +21,7 @@ from .helpers import (
     Baked,
     Server,
     assert_fuzzes_clean,
+    assert_readme_session,
     make_run,
     run,
 )
@@ -78,23 +79,7 @@ def test_served_api_is_ready_only_at_head_and_fuzzes_clean(
     assert status == 200 and body["current"] == body["expected"], body
     run(healthcheck)
 
-    # docs/api.md's curl session, over a real socket.
-    def call(method: str, path: str, body: object = None) -> tuple[int, dict]:
-        return server.call(method, path, body, token=TOKEN)
-
-    assert server.call("GET", "/users")[0] == 401  # no token
-    status, user = call("POST", "/users", {"email": "ada@example.com", "name": "Ada"})
-    assert status == 201, user
-    status, order = call("POST", f"/users/{user['id']}/orders", {"total": "19.98"})
-    assert status == 201 and order["total"] == "19.98", order
-    item = {"sku": "BOOK-1", "quantity": 2, "unit_price": "9.99"}
-    assert call("POST", f"/orders/{order['id']}/items", item)[0] == 201
-    assert call("POST", f"/orders/{order['id']}/items", item)[0] == 409
-    assert call("POST", "/users", {"email": "ADA@example.com", "name": "A"})[0] == 409
-    assert call("POST", "/users/999999/orders", {})[0] == 404
-    assert call("POST", "/users", {"email": "ada"})[0] == 422
-    assert call("DELETE", f"/users/{user['id']}")[0] == 204
-    assert call("GET", f"/orders/{order['id']}")[0] == 404  # the cascade
+    assert_readme_session(server, TOKEN)
 
     # Property-based fuzzing from the served schema, with the token, on PostgreSQL,
     # which refuses what SQLite lets by (NUL characters, integers beyond BIGINT).

@@ -17,7 +17,11 @@ from fastapi import APIRouter
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
+{%- if cookiecutter.stack == "async" %}
+from sqlalchemy.ext.asyncio import create_async_engine
+{%- else %}
 from sqlalchemy import create_engine
+{%- endif %}
 from starlette.types import ASGIApp, Message
 
 from {{ cookiecutter.package_name }} import settings
@@ -58,7 +62,11 @@ async def probe_body(body: ProbeBody) -> dict[str, str]:
 
 APP = create_app(tokens=TOKENS, routers=[probe, *routes.routers()])
 # An empty database: a request that gets past the token fails there (503), never 401.
+{%- if cookiecutter.stack == "async" %}
+APP.dependency_overrides[database] = lambda: create_async_engine("sqlite+aiosqlite://")
+{%- else %}
 APP.dependency_overrides[database] = lambda: create_engine("sqlite://")
+{%- endif %}
 GUARDED = [
     (method.upper(), path)
     for path, operations in APP.openapi()["paths"].items()

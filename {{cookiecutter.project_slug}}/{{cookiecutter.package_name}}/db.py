@@ -26,8 +26,11 @@ from sqlalchemy import event
 {%- if cookiecutter.database == "mysql" %}
 from sqlalchemy.engine import URL, Connection{{ engine_import }}, ExceptionContext
 from sqlalchemy.exc import IntegrityError
+{%- elif cookiecutter.stack == "async" %}
+from sqlalchemy.engine import URL, Connection, Dialect, ExceptionContext
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 {%- else %}
-from sqlalchemy.engine import URL, Connection{{ engine_import }}
+from sqlalchemy.engine import URL, Connection, Engine
 {%- endif %}
 {%- if cookiecutter.stack == "async" %}
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -61,6 +64,11 @@ def create_db_engine(url: URL | None = None, **kwargs: Any) -> Engine:
     url = database_url() if url is None else url
     engine = create_engine(url, **kwargs)
 {%- endif %}
+{%- if cookiecutter.stack == "async" and cookiecutter.database != "mysql" %}
+    if engine.dialect.name == "postgresql":
+        event.listen(sync_engine, "do_connect", _asyncpg_connect)
+        event.listen(sync_engine, "handle_error", _asyncpg_error, retval=True)
+{%- endif %}
     if engine.dialect.name == "sqlite":
         event.listen({{ events_on }}, "connect", _sqlite_connect)
         event.listen({{ events_on }}, "begin", _sqlite_begin)
@@ -91,6 +99,41 @@ def _mysql_check_failed(context: ExceptionContext) -> IntegrityError | None:
     if getattr(orig, "args", None) and orig.args[0] in _CHECK_FAILED:
         return IntegrityError(context.statement, context.parameters, orig)
     return None
+{%- endif %}
+
+
+{%- if cookiecutter.stack == "async" and cookiecutter.database != "mysql" %}
+
+
+def _asyncpg_connect(
+    dialect: Dialect, _record: Any, cargs: tuple[Any, ...], cparams: dict[str, Any]
+) -> Any:
+    # asyncpg raises OSError when the server cannot be reached, where psycopg2 and
+    # the other drivers raise their OperationalError: made the same, so the API
+    # answers 503 "the database is unavailable" for it too.
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except OSError as exc:
+        raise dialect.loaded_dbapi.OperationalError(type(exc).__name__) from exc
+
+
+# What a SQLSTATE's class means, as psycopg2 tells it by exception class; asyncpg's
+# errors reach SQLAlchemy as a plain DBAPIError whatever their SQLSTATE.
+_SQLSTATE_CLASSES: dict[str, type[DBAPIError]] = {
+    "08": OperationalError,  # connection
+    "22": DataError,  # a value the column cannot hold
+    "40": OperationalError,  # rolled back: deadlock, serialization failure
+    "53": OperationalError,  # insufficient resources
+    "57": OperationalError,  # operator intervention (shutdown, statement timeout)
+}
+
+
+def _asyncpg_error(context: ExceptionContext) -> DBAPIError | None:
+    code = str(getattr(context.original_exception, "sqlstate", None) or "")
+    kind = _SQLSTATE_CLASSES.get(code[:2])
+    if kind is None or isinstance(context.sqlalchemy_exception, kind):
+        return None
+    return kind(context.statement, context.parameters, context.original_exception)
 {%- endif %}
 
 

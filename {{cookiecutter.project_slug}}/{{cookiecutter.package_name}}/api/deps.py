@@ -1,13 +1,21 @@
+{%- set engine_type = "AsyncEngine" if cookiecutter.stack == "async" else "Engine" -%}
+{%- set session_type = "AsyncSession" if cookiecutter.stack == "async" else "Session" -%}
 """What route handlers ask for: the engine, a session per request, a page of rows."""
 
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
+{%- if cookiecutter.stack == "async" %}
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
+{%- else %}
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+{%- endif %}
 
 from ..db import get_engine, writing
 
@@ -19,18 +27,20 @@ PAGE_LIMIT_MAX = 100
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+{% if cookiecutter.stack == "sync" -%}
 # Both are async on purpose: FastAPI runs a plain `def` dependency in its thread
 # pool, a hop per dependency per request. Making the engine or a session does no I/O;
 # only closing the session may (its connection goes back to the pool with a
 # ROLLBACK), so that one step still runs in the pool.
-async def database() -> Engine:
+{% endif -%}
+async def database() -> {{ engine_type }}:
     """The engine requests use; the one place tests swap for their own database."""
     return get_engine()
 
 
 async def session(
-    request: Request, engine: Annotated[Engine, Depends(database)]
-) -> AsyncIterator[Session]:
+    request: Request, engine: Annotated[{{ engine_type }}, Depends(database)]
+) -> AsyncIterator[{{ session_type }}]:
     """A session for one request, closed (its connection back in the pool) after it.
 
     A request that may change rows works in writing(engine) transactions: on SQLite
@@ -41,11 +51,15 @@ async def session(
     """
     if request.method not in READ_METHODS:
         engine = writing(engine)
-    db = Session(engine, expire_on_commit=False)
+    db = {{ session_type }}(engine, expire_on_commit=False)
     try:
         yield db
     finally:
+{%- if cookiecutter.stack == "async" %}
+        await db.close()
+{%- else %}
         await run_in_threadpool(db.close)
+{%- endif %}
 
 
 class Page(BaseModel):
@@ -62,7 +76,7 @@ async def page(
     return Page(offset=offset, limit=limit)
 
 
-DatabaseDep = Annotated[Engine, Depends(database)]
-SessionDep = Annotated[Session, Depends(session)]
+DatabaseDep = Annotated[{{ engine_type }}, Depends(database)]
+SessionDep = Annotated[{{ session_type }}, Depends(session)]
 PageDep = Annotated[Page, Depends(page)]
 RowId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]

@@ -1,3 +1,6 @@
+{%- set engine_type = "AsyncEngine" if cookiecutter.stack == "async" else "Engine" -%}
+{%- set ad = "async " if cookiecutter.stack == "async" else "" -%}
+{%- set aw = "await " if cookiecutter.stack == "async" else "" -%}
 """Probes for an orchestrator: is the process up, and may it take traffic?
 
 Ready means the database answers and is at the migrations' head revision, or off it
@@ -18,8 +21,14 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import Engine
+{%- if cookiecutter.stack == "async" %}
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+{%- else %}
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+{%- endif %}
 
 from ..settings import PROJECT_ROOT, SettingError
 from .deps import DatabaseDep
@@ -59,16 +68,28 @@ def head_revision(head_file: Path = HEAD_FILE) -> str:
     return revisions[0]
 
 
-def read_table(engine: Engine, table: str, columns: str) -> list[Any]:
+{% if cookiecutter.stack == "async" -%}
+async def read_table(engine: {{ engine_type }}, table: str, columns: str) -> list[Any]:
+    """The rows of one of Alembic's tables; none when no migration ever made it."""
+    async with engine.connect() as connection:
+        return await connection.run_sync(rows, table, columns)
+{%- else -%}
+def read_table(engine: {{ engine_type }}, table: str, columns: str) -> list[Any]:
     """The rows of one of Alembic's tables; none when no migration ever made it."""
     with engine.connect() as connection:
-        try:
-            return list(connection.execute(text(f"SELECT {columns} FROM {table}")))
-        except DBAPIError:
-            connection.rollback()
-            if inspect(connection).has_table(table):
-                raise
-            return []
+        return rows(connection, table, columns)
+{%- endif %}
+
+
+def rows(connection: Connection, table: str, columns: str) -> list[Any]:
+    """read_table's query, on a connection."""
+    try:
+        return list(connection.execute(text(f"SELECT {columns} FROM {table}")))
+    except DBAPIError:
+        connection.rollback()
+        if inspect(connection).has_table(table):
+            raise
+        return []
 
 
 def contract_bases(head_file: Path = HEAD_FILE) -> frozenset[str]:
@@ -101,20 +122,26 @@ def contract_bases(head_file: Path = HEAD_FILE) -> frozenset[str]:
     return frozenset(bases)
 
 
-def database_revision(engine: Engine) -> str | None:
+{{ ad }}def database_revision(engine: {{ engine_type }}) -> str | None:
     """The revision in alembic_version; None when no migration ever ran there."""
     revisions = sorted(
-        row[0] for row in read_table(engine, VERSION_TABLE, "version_num")
+        row[0] for row in {{ aw }}read_table(engine, VERSION_TABLE, "version_num")
     )
     return ",".join(revisions) or None
 
 
+{% if cookiecutter.stack == "async" -%}
+async def compatible(
+    engine: AsyncEngine, current: str, expected: str
+) -> tuple[bool, str]:
+{%- else -%}
 def compatible(engine: Engine, current: str, expected: str) -> tuple[bool, str]:
+{%- endif %}
     """Whether code written for `expected` may serve a database at `current`, and
     why: walk back from `current` through the revisions that ran after `expected`."""
     ran = {
         revision: (down, phase)
-        for revision, down, phase in read_table(
+        for revision, down, phase in {{ aw }}read_table(
             engine, PHASES_TABLE, "revision, down_revision, phase"
         )
     }
@@ -139,7 +166,7 @@ def compatible(engine: Engine, current: str, expected: str) -> tuple[bool, str]:
 
 
 @router.get("/live")
-def live() -> Liveness:
+{{ ad }}def live() -> Liveness:
     """The process is up and serving requests."""
     return Liveness()
 
@@ -148,11 +175,11 @@ NOT_READY = {"model": Readiness, "description": "Not ready; the body says why"}
 
 
 @router.get("/ready", responses={503: NOT_READY})
-def ready(request: Request, response: Response, engine: DatabaseDep) -> Readiness:
+{{ ad }}def ready(request: Request, response: Response, engine: DatabaseDep) -> Readiness:
     """200 when the database answers and suits this release's head, else 503 and why."""
     expected: str = request.app.state.head_revision
     try:
-        current = database_revision(engine)
+        current = {{ aw }}database_revision(engine)
     except DBAPIError:
         response.status_code = 503
         return Readiness(
@@ -175,7 +202,7 @@ def ready(request: Request, response: Response, engine: DatabaseDep) -> Readines
         )
     else:
         try:
-            ok, detail = compatible(engine, current, expected)
+            ok, detail = {{ aw }}compatible(engine, current, expected)
         except DBAPIError:
             ok, detail = False, "the database does not answer"
     if not ok:
