@@ -12,7 +12,7 @@ import psycopg2
 import pymysql
 import pytest
 
-from .helpers import Baked, bake, fresh_mysql_database, mysql_connect, run
+from .helpers import Baked, bake, copy_of, fresh_mysql_database, mysql_connect, run
 
 # The server the PostgreSQL tests create their databases on (trust auth here and in CI).
 ADMIN_URL = os.environ.get(
@@ -138,6 +138,23 @@ def project(baked_sqlite: Baked, tmp_path: Path) -> Baked:
     copy = tmp_path / baked_sqlite.path.name
     shutil.copytree(baked_sqlite.path, copy)
     return Baked(copy, baked_sqlite.package)
+
+
+@pytest.fixture(params=["sync", "async"])
+def either_stack(request: pytest.FixtureRequest, tmp_path: Path) -> Baked:
+    """A private copy of the SQLite project of each stack (both run on PostgreSQL too):
+    for the guards every migration run keeps, whichever driver it goes through."""
+    if request.param == "async":
+        return copy_of(request.getfixturevalue("baked_async")["sqlite"], tmp_path)
+    return copy_of(request.getfixturevalue("baked_sqlite"), tmp_path)
+
+
+@pytest.fixture(params=["sync", "async"])
+def either_stack_mysql(request: pytest.FixtureRequest, tmp_path: Path) -> Baked:
+    """A private copy of the MySQL project of each stack."""
+    if request.param == "async":
+        return copy_of(request.getfixturevalue("baked_async")["mysql"], tmp_path)
+    return copy_of(request.getfixturevalue("baked_mysql"), tmp_path)
 
 
 @pytest.fixture

@@ -272,6 +272,12 @@ def bake(output_dir: Path, **context: str) -> Baked:
     return Baked(path, service.parent.name)
 
 
+def advisory_lock_key(project: Baked) -> str:
+    """The PostgreSQL advisory lock key of the project's migration runs, as it computes it."""
+    code = f"from migrations.postgresql import lock_key; print(lock_key({project.package!r}))"
+    return run([sys.executable, "-c", code], cwd=project.path).stdout.strip()
+
+
 def copy_of(baked: Baked, tmp_path: Path) -> Baked:
     """A private copy of a shared bake, for a test that changes it."""
     copy = tmp_path / baked.path.name

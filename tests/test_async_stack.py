@@ -1,7 +1,9 @@
 """stack=async: AsyncSession on asyncpg, aiosqlite or asyncmy, with Alembic keeping every
 guard of the sync stack (one run at a time, bounded waits, a failure that names its
-revision, offline SQL, runs called from code that already runs an event loop). The
-served async API is tested in test_async_api.py.
+revision, offline SQL, runs called from code that already runs an event loop). A lock
+timeout and a wait timeout named on PostgreSQL, and what stayed applied on MariaDB, are
+proved for both stacks in test_deploy_safety.py and test_mysql.py (the either_stack
+fixtures); the served async API in test_async_api.py.
 
 Each database's async project is baked once (conftest.py); tests that change one work
 on a copy.
@@ -19,13 +21,12 @@ from .helpers import (
     ASYNC_PROJECT_PYTEST,
     SYSTEM_PATH,
     Baked,
-    add_revision,
     add_slow_revisions,
+    advisory_lock_key,
     bake,
     copy_of,
     failure_line,
     mysql_rows,
-    mysql_tables,
     postgres_rows,
     postgres_tables,
     run,
@@ -108,7 +109,7 @@ def test_an_async_project_passes_its_suite_lint_and_check(
     make(project, "check")  # the models match the migrations (scratch SQLite, aiosqlite)
 
 
-# --- one run at a time, bounded waits, named failures -------------------------------
+# --- one run at a time, the pooler check, offline SQL -------------------------------
 
 
 @pytest.mark.postgres
@@ -127,83 +128,6 @@ def test_async_replicas_queue_on_mariadb_too(async_mysql_project: Baked, mysql_u
     logs = upgrade_at_once(async_mysql_project, mysql_url, 4)
     assert logs.count("Running upgrade") == 4
     assert mysql_rows(mysql_url, "SELECT version_num FROM alembic_version") == [("slow2",)]
-
-
-@pytest.mark.postgres
-def test_an_async_blocked_migration_gives_up_and_names_its_revision(
-    async_project: Baked, postgres_url: str
-) -> None:
-    async_project.alembic("upgrade", "head", DATABASE_URL=postgres_url)
-    add_revision(
-        async_project,
-        "addphone",
-        async_project.initial_revision(),
-        'op.add_column("users", sa.Column("phone", sa.String(20)))',
-        'op.drop_column("users", "phone")',
-    )
-    blocker = psycopg2.connect(postgres_url)
-    blocker.cursor().execute("SELECT * FROM users")  # an open transaction: a table lock
-    try:
-        start = time.perf_counter()
-        result = async_project.alembic(
-            "upgrade", "head", check=False, DATABASE_URL=postgres_url, MIGRATION_LOCK_TIMEOUT="1s"
-        )
-        elapsed = time.perf_counter() - start
-    finally:
-        blocker.rollback()
-        blocker.close()
-    message = failure_line(result)
-    assert elapsed < 15
-    assert "addphone" in message and "MIGRATION_LOCK_TIMEOUT=1s" in message
-    assert "ALTER TABLE users" in message and "rolled back" in message
-    version = postgres_rows(postgres_url, "SELECT version_num FROM alembic_version")
-    assert version == [(async_project.initial_revision(),)]
-
-
-@pytest.mark.mysql
-def test_an_async_failure_on_mariadb_says_what_stayed_applied(
-    async_mysql_project: Baked, mysql_url: str
-) -> None:
-    project = async_mysql_project
-    project.alembic("upgrade", "head", DATABASE_URL=mysql_url)
-    add_revision(
-        project,
-        "halfway",
-        project.initial_revision(),
-        'op.create_table("half", sa.Column("id", sa.Integer, primary_key=True))\n'
-        'op.execute("SELECT * FROM no_such_table")',
-        'op.drop_table("half")',
-    )
-    message = failure_line(project.alembic("upgrade", "head", check=False, DATABASE_URL=mysql_url))
-    assert "halfway" in message and "no_such_table" in message
-    assert "stay applied (CREATE TABLE half" in message
-    assert "half" in mysql_tables(mysql_url)
-
-
-@pytest.mark.postgres
-def test_an_async_run_waits_for_the_lock_within_the_wait_timeout(
-    async_project: Baked, postgres_url: str
-) -> None:
-    key = run(
-        [
-            sys.executable,
-            "-c",
-            "from migrations.postgresql import lock_key; "
-            f"print(lock_key({async_project.package!r}))",
-        ],
-        cwd=async_project.path,
-    ).stdout.strip()
-    holder = psycopg2.connect(postgres_url)
-    holder.autocommit = True
-    holder.cursor().execute(f"SELECT pg_advisory_lock({key})")
-    try:
-        result = async_project.alembic(
-            "upgrade", "head", check=False, DATABASE_URL=postgres_url, MIGRATION_WAIT_TIMEOUT="1s"
-        )
-        assert "MIGRATION_WAIT_TIMEOUT=1s" in failure_line(result)
-    finally:
-        holder.close()
-    assert "users" not in postgres_tables(postgres_url)
 
 
 @pytest.mark.postgres
@@ -298,15 +222,7 @@ def test_alembic_runs_from_code_that_runs_an_event_loop(
     assert "users" in postgres_tables(postgres_url)
     assert "Traceback" not in result.stderr
 
-    key = run(
-        [
-            sys.executable,
-            "-c",
-            "from migrations.postgresql import lock_key; "
-            f"print(lock_key({async_project.package!r}))",
-        ],
-        cwd=async_project.path,
-    ).stdout.strip()
+    key = advisory_lock_key(async_project)
     holder = psycopg2.connect(postgres_url)
     holder.autocommit = True
     holder.cursor().execute(f"SELECT pg_advisory_lock({key})")

@@ -23,6 +23,7 @@ from .helpers import (
     Baked,
     add_revision,
     add_slow_revisions,
+    advisory_lock_key,
     clean_env,
     failure_line,
     free_port,
@@ -102,8 +103,9 @@ with create_engine(url).connect() as c:
 
 @pytest.mark.postgres
 def test_a_blocked_migration_gives_up_and_changes_nothing(
-    project: Baked, postgres_url: str
+    either_stack: Baked, postgres_url: str
 ) -> None:
+    project = either_stack  # psycopg2, and asyncpg under stack=async
     project.alembic("upgrade", "head", DATABASE_URL=postgres_url)
     head = version(postgres_url)
     add_revision(
@@ -167,17 +169,11 @@ def test_a_bad_timeout_setting_is_a_one_line_error(project: Baked) -> None:
 
 @pytest.mark.postgres
 def test_a_waiting_replica_gives_up_after_the_wait_timeout(
-    project: Baked, postgres_url: str
+    either_stack: Baked, postgres_url: str
 ) -> None:
+    project = either_stack  # psycopg2, and asyncpg under stack=async
     project.alembic("upgrade", "head", DATABASE_URL=postgres_url)
-    key = run(
-        [
-            sys.executable,
-            "-c",
-            f"from migrations.postgresql import lock_key; print(lock_key({project.package!r}))",
-        ],
-        cwd=project.path,
-    ).stdout.strip()
+    key = advisory_lock_key(project)
     holder = psycopg2.connect(postgres_url)
     holder.autocommit = True
     holder.cursor().execute(f"SELECT pg_advisory_lock({key})")

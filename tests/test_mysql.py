@@ -149,8 +149,9 @@ def test_a_waiting_replica_gives_up_after_the_wait_timeout(
 
 
 def test_a_blocked_alter_gives_up_in_time_and_says_what_stayed_applied(
-    mysql_project: Baked, mysql_url: str
+    either_stack_mysql: Baked, mysql_url: str
 ) -> None:
+    mysql_project = either_stack_mysql  # PyMySQL, and asyncmy under stack=async
     mysql_project.alembic("upgrade", "head", DATABASE_URL=mysql_url)
     first = mysql_project.initial_revision()
     add_revision(

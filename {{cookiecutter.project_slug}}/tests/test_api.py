@@ -1,3 +1,9 @@
+{%- set aio = cookiecutter.stack == "async" -%}
+{%- if cookiecutter.database == "mysql" -%}
+{%- set server = "mysql+asyncmy" if aio else "mysql+pymysql" -%}
+{%- else -%}
+{%- set server = "postgresql+asyncpg" if aio else "postgresql+psycopg2" -%}
+{%- endif -%}
 """The example API over HTTP, on the migrated database: every answer a client can get.
 
 Delete this module with models/examples.py, crud.py and api/routes/examples.py.
@@ -10,18 +16,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
-{%- if cookiecutter.stack == "async" %}
 from sqlalchemy import delete, make_url
-{%- else %}
-from sqlalchemy import create_engine, delete
-{%- endif %}
 from sqlalchemy.sql import Executable
 
 from {{ cookiecutter.package_name }}.api import create_app
 from {{ cookiecutter.package_name }}.api.deps import database
-{%- if cookiecutter.stack == "async" %}
 from {{ cookiecutter.package_name }}.db import create_db_engine
-{%- endif %}
 from {{ cookiecutter.package_name }}.models.examples import (
     Order,
     User,
@@ -296,13 +296,8 @@ def test_errors_never_show_sql_tracebacks_or_passwords(migrated_engine: Any) -> 
         assert failed.status_code == 500
         assert failed.json() == {"detail": "internal server error"}
         # The database gone: 503, and the URL's password stays out of the answer.
-{%- if cookiecutter.stack == "async" %}
-        down = create_db_engine(
-            make_url("{% if cookiecutter.database == "mysql" %}mysql+asyncmy{% else %}postgresql+asyncpg{% endif %}://app:s3cr3t-pw@127.0.0.1:9/app")
-        )
-{%- else %}
-        down = create_engine("{% if cookiecutter.database == "mysql" %}mysql+pymysql{% else %}postgresql+psycopg2{% endif %}://app:s3cr3t-pw@127.0.0.1:9/app")
-{%- endif %}
+        url = make_url("{{ server }}://app:s3cr3t-pw@127.0.0.1:9/app")
+        down = create_db_engine(url)
         app.dependency_overrides[database] = lambda: down
         unavailable = client.get("/users")
         assert unavailable.status_code == 503

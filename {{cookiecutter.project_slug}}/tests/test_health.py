@@ -1,3 +1,9 @@
+{%- set aio = cookiecutter.stack == "async" -%}
+{%- if cookiecutter.database == "mysql" -%}
+{%- set server = "mysql+asyncmy" if aio else "mysql+pymysql" -%}
+{%- else -%}
+{%- set server = "postgresql+asyncpg" if aio else "postgresql+psycopg2" -%}
+{%- endif -%}
 """Readiness knows the schema: 200 when the database is at the head revision, or ahead
 of it by expand revisions only (a rolling deploy); 503 when it is behind, or when a
 contract revision this release does not know has run.
@@ -5,7 +11,6 @@ contract revision this release does not know has run.
 These hold for any models: keep them when the examples go.
 """
 
-{% if cookiecutter.stack == "async" -%}
 import sqlite3
 from pathlib import Path
 
@@ -14,17 +19,11 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
 from sqlalchemy import make_url, pool
+{%- if cookiecutter.stack == "async" %}
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncEngine
-{%- else -%}
-from pathlib import Path
-
-import pytest
-from alembic.config import Config
-from alembic.script import ScriptDirectory
-from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine as Engine
+{%- else %}
+from sqlalchemy.engine import URL, Engine
 {%- endif %}
 
 from {{ cookiecutter.package_name }}.api import create_app
@@ -33,12 +32,12 @@ from {{ cookiecutter.package_name }}.api.health import (
     contract_bases,
     head_revision,
 )
-{%- if cookiecutter.stack == "async" %}
 from {{ cookiecutter.package_name }}.db import create_db_engine
-{%- endif %}
 from {{ cookiecutter.package_name }}.settings import SettingError
 
 from .conftest import ALEMBIC_INI
+
+SQLITE = "{{ "sqlite+aiosqlite" if cookiecutter.stack == "async" else "sqlite" }}"
 
 
 def the_head() -> str:
@@ -48,14 +47,13 @@ def the_head() -> str:
     return head
 
 
-{% if cookiecutter.stack == "async" -%}
-def app_engine(url: str | URL) -> AsyncEngine:
-    """The app's kind of engine, keeping no connection: each probe's test client runs
-    the app on an event loop of its own."""
+def app_engine(url: str | URL) -> Engine:
+    """The app's engine, keeping no connection: each probe's test client runs the app
+    anew{% if cookiecutter.stack == "async" %} (on an event loop of its own){% endif %}."""
     return create_db_engine(make_url(url), poolclass=pool.NullPool)
 
 
-def probe(engine: AsyncEngine) -> tuple[int, dict[str, str | None]]:
+def probe(engine: Engine) -> tuple[int, dict[str, str | None]]:
     # Tokens guard the API, never the probes: the orchestrator has none.
     app = create_app(tokens=("a-token-the-probe-does-not-send",))
     app.dependency_overrides[database] = lambda: engine
@@ -66,9 +64,8 @@ def probe(engine: AsyncEngine) -> tuple[int, dict[str, str | None]]:
 
 def test_live_answers_without_the_database(tmp_path: Path) -> None:
     app = create_app(tokens=("a-token-the-probe-does-not-send",))
-    app.dependency_overrides[database] = lambda: app_engine(
-        "sqlite+aiosqlite:////no/such/db"
-    )
+    engine = app_engine(f"{SQLITE}:////no/such/db")
+    app.dependency_overrides[database] = lambda: engine
     with TestClient(app) as client:
         assert client.get("/health/live").json() == {"status": "alive"}
 
@@ -80,7 +77,7 @@ def test_ready_at_head(migrated_url: URL) -> None:
 
 
 def test_not_ready_before_any_migration(tmp_path: Path) -> None:
-    status, body = probe(app_engine(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"))
+    status, body = probe(app_engine(f"{SQLITE}:///{tmp_path / 'empty.db'}"))
     assert status == 503
     assert body["current"] is None and body["expected"] == the_head()
     assert "alembic upgrade head" in str(body["detail"])
@@ -91,12 +88,12 @@ def test_not_ready_at_another_revision(tmp_path: Path) -> None:
     with sqlite3.connect(path) as connection:
         connection.execute("CREATE TABLE alembic_version (version_num TEXT)")
         connection.execute("INSERT INTO alembic_version VALUES ('0123abcd')")
-    status, body = probe(app_engine(f"sqlite+aiosqlite:///{path}"))
+    status, body = probe(app_engine(f"{SQLITE}:///{path}"))
     assert status == 503
     assert body["current"] == "0123abcd" and body["expected"] == the_head()
 
 
-def database_ahead(path: Path, *newer: tuple[str, str]) -> AsyncEngine:
+def database_ahead(path: Path, *newer: tuple[str, str]) -> Engine:
     """A database where the (revision, phase) pairs ran after this code's head."""
     down = the_head()
     with sqlite3.connect(path) as connection:
@@ -109,72 +106,7 @@ def database_ahead(path: Path, *newer: tuple[str, str]) -> AsyncEngine:
                 "INSERT INTO alembic_phases VALUES (?, ?, ?)", (revision, down, phase)
             )
             down = revision
-    return app_engine(f"sqlite+aiosqlite:///{path}")
-
-
-{%- else -%}
-def probe(engine: Engine) -> tuple[int, dict[str, str | None]]:
-    # Tokens guard the API, never the probes: the orchestrator has none.
-    app = create_app(tokens=("a-token-the-probe-does-not-send",))
-    app.dependency_overrides[database] = lambda: engine
-    with TestClient(app) as client:
-        response = client.get("/health/ready")
-    return response.status_code, response.json()
-
-
-def test_live_answers_without_the_database(tmp_path: Path) -> None:
-    app = create_app(tokens=("a-token-the-probe-does-not-send",))
-    app.dependency_overrides[database] = lambda: create_engine("sqlite:////no/such/db")
-    with TestClient(app) as client:
-        assert client.get("/health/live").json() == {"status": "alive"}
-
-
-def test_ready_at_head(migrated_engine: Engine) -> None:
-    status, body = probe(migrated_engine)
-    assert status == 200, body
-    assert body["current"] == body["expected"] == the_head()
-
-
-def test_not_ready_before_any_migration(tmp_path: Path) -> None:
-    status, body = probe(create_engine(f"sqlite:///{tmp_path / 'empty.db'}"))
-    assert status == 503
-    assert body["current"] is None and body["expected"] == the_head()
-    assert "alembic upgrade head" in str(body["detail"])
-
-
-def test_not_ready_at_another_revision(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'behind.db'}")
-    with engine.begin() as connection:
-        connection.execute(text("CREATE TABLE alembic_version (version_num TEXT)"))
-        connection.execute(text("INSERT INTO alembic_version VALUES ('0123abcd')"))
-    status, body = probe(engine)
-    assert status == 503
-    assert body["current"] == "0123abcd" and body["expected"] == the_head()
-
-
-def database_ahead(path: Path, *newer: tuple[str, str]) -> Engine:
-    """A database where the (revision, phase) pairs ran after this code's head."""
-    engine = create_engine(f"sqlite:///{path}")
-    down = the_head()
-    with engine.begin() as connection:
-        connection.execute(text("CREATE TABLE alembic_version (version_num TEXT)"))
-        connection.execute(
-            text(
-                "CREATE TABLE alembic_phases (revision TEXT, down_revision TEXT, "
-                "phase TEXT)"
-            )
-        )
-        connection.execute(
-            text("INSERT INTO alembic_version VALUES (:r)"), {"r": newer[-1][0]}
-        )
-        for revision, phase in newer:
-            connection.execute(
-                text("INSERT INTO alembic_phases VALUES (:r, :d, :p)"),
-                {"r": revision, "d": down, "p": phase},
-            )
-            down = revision
-    return engine
-{%- endif %}
+    return app_engine(f"{SQLITE}:///{path}")
 
 
 def test_ready_while_only_expand_revisions_are_ahead(tmp_path: Path) -> None:
@@ -212,11 +144,7 @@ def test_a_release_needs_none_of_its_own_contract_revisions(tmp_path: Path) -> N
 
 def test_not_ready_when_the_database_does_not_answer() -> None:
     # A closed port and a password: the answer says why, and never shows the password.
-{%- if cookiecutter.stack == "async" %}
-    engine = app_engine("{% if cookiecutter.database == "mysql" %}mysql+asyncmy{% else %}postgresql+asyncpg{% endif %}://app:s3cr3t-pw@127.0.0.1:9/app")
-{%- else %}
-    engine = create_engine("{% if cookiecutter.database == "mysql" %}mysql+pymysql{% else %}postgresql+psycopg2{% endif %}://app:s3cr3t-pw@127.0.0.1:9/app")
-{%- endif %}
+    engine = app_engine("{{ server }}://app:s3cr3t-pw@127.0.0.1:9/app")
     status, body = probe(engine)
     assert status == 503
     assert body["detail"] == "the database does not answer"
