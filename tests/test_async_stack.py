@@ -127,7 +127,19 @@ def test_async_replicas_queue_on_mariadb_too(async_mysql_project: Baked, mysql_u
     add_slow_revisions(async_mysql_project, "SELECT SLEEP(0.2)")
     logs = upgrade_at_once(async_mysql_project, mysql_url, 4)
     assert logs.count("Running upgrade") == 4
+    assert "asyncmy" not in logs  # the server's notes on DDL, which asyncmy would log
     assert mysql_rows(mysql_url, "SELECT version_num FROM alembic_version") == [("slow2",)]
+
+
+def test_an_unreachable_server_is_said_so_in_one_line(async_project: Baked) -> None:
+    # asyncpg raises the network's own error (OSError), not a driver error.
+    secret = "s3cr3t-Pa55"
+    url = f"postgresql://app:{secret}@127.0.0.1:1/app"
+    result = async_project.alembic("upgrade", "head", check=False, DATABASE_URL=url)
+    line = failure_line(result, alone=True)
+    assert "cannot connect to postgresql+asyncpg://app:***@127.0.0.1:1/app" in line, line
+    assert "refused" in line.lower() or "failed" in line.lower(), line
+    assert "query parameters" not in line and secret not in result.stdout + result.stderr
 
 
 @pytest.mark.postgres

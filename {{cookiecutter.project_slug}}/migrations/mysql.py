@@ -22,6 +22,9 @@ statements of the failed revision that stayed applied (safety.applied_statements
 from __future__ import annotations
 
 import hashlib
+{%- if cookiecutter.stack == "async" %}
+import logging
+{%- endif %}
 import math
 import re
 from collections.abc import Iterator
@@ -54,6 +57,12 @@ def lock_name(project: str, database: str) -> str:
     return name
 
 
+{% if cookiecutter.stack == "async" -%}
+# asyncmy logs each note the server sends back as a warning ("Name 'pk_users' ignored
+# for PRIMARY key", for every table created); PyMySQL keeps them to itself.
+logging.getLogger("asyncmy").setLevel(logging.ERROR)
+
+{% endif -%}
 # Each DDL statement commits itself: a failure lists what stayed applied.
 TRANSACTIONAL_DDL = False
 
