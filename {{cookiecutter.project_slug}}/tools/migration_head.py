@@ -105,22 +105,21 @@ def recorded_head(found: Project) -> str | None:
 
 def database_heads() -> list[str] | None:
     """The revisions the database of DATABASE_URL is at; None if unreachable."""
-    import sqlalchemy as sa
+    from alembic.runtime.migration import MigrationContext
     from alembic.util import CommandError
     from sqlalchemy.engine import Connection
+    from sqlalchemy.exc import ArgumentError, DBAPIError
 
     from migrations.safety import connected
     from migrations.settings import SettingError, database_url
 
     def heads(connection: Connection) -> list[str]:
-        if not sa.inspect(connection).has_table("alembic_version"):
-            return []
-        query = "SELECT version_num FROM alembic_version"
-        return [row[0] for row in connection.exec_driver_sql(query)]
+        # Alembic's own reading of alembic_version (none when the table is missing).
+        return list(MigrationContext.configure(connection).get_current_heads())
 
     try:
         return connected(database_url(), heads)
-    except (SettingError, CommandError, sa.exc.DBAPIError, sa.exc.ArgumentError):
+    except (SettingError, CommandError, DBAPIError, ArgumentError):
         return None
 
 
