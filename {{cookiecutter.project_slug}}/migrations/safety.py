@@ -16,7 +16,9 @@ import asyncio
 import importlib
 import logging
 import re
+{%- if cookiecutter.stack == "async" %}
 import socket
+{%- endif %}
 import time
 {%- if cookiecutter.stack == "async" %}
 from collections.abc import Callable, Coroutine, Iterator
@@ -112,11 +114,13 @@ def cannot_connect(url: URL, exc: Exception) -> CommandError:
     if isinstance(exc, DBAPIError):  # unreachable, refused, or an invalid option
         reason = str(exc.orig or exc).strip().splitlines()[0]
         return CommandError(f"cannot connect to {describe(url)}: {reason}")
+{%- if cookiecutter.stack == "async" %}
     if isinstance(exc, ConnectionError | TimeoutError | socket.gaierror):
         # The network's own error (asyncpg raises it as it is): refused, timed out,
         # no such host. Its text names the address, never the password.
         reason = str(exc).strip().splitlines()[0] or type(exc).__name__
         return CommandError(f"cannot connect to {describe(url)}: {reason}")
+{%- endif %}
     # What the driver checks only as it connects (a certificate file that is not
     # there); its text may quote the URL's options, so only its kind.
     return CommandError(
