@@ -1,10 +1,11 @@
 """Fixtures for baking the template with the real cookiecutter CLI and testing the result."""
 
+import fcntl
 import os
 import shutil
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import psycopg2
 import pymysql
 import pytest
 
-from .helpers import Baked, bake, copy_of, fresh_mysql_database, mysql_connect, run
+from .helpers import Baked, bake, baked_in, copy_of, fresh_mysql_database, mysql_connect, run
 
 # The server the PostgreSQL tests create their databases on (trust auth here and in CI).
 ADMIN_URL = os.environ.get(
@@ -103,30 +104,63 @@ def second_mysql_url(mysql_admin: str) -> Iterator[str]:
         yield url
 
 
+@contextmanager
+def made_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]
+) -> Iterator[Path]:
+    """A folder `make` fills once per test run: under xdist the first worker to ask
+    makes it while the others wait on a lock, then every worker reads it (a bake costs
+    seconds of CPU, and the workers share two CPUs here)."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        folder = tmp_path_factory.mktemp(name)
+        make(folder)
+        yield folder
+        return
+    # Shared by this run's workers only: each run has a base folder of its own.
+    root = tmp_path_factory.getbasetemp().parent / "made-once"
+    root.mkdir(exist_ok=True)
+    folder, done = root / name, root / f"{name}.done"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a failed try's leftovers
+            folder.mkdir()
+            make(folder)
+            done.touch()
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    yield folder
+
+
+def shared_bake(tmp_path_factory: pytest.TempPathFactory, name: str, **context: str) -> Baked:
+    """A project baked once per test run with `context`, shared read-only by tests."""
+    with made_once(tmp_path_factory, name, lambda folder: bake(folder, **context)) as folder:
+        return baked_in(folder)
+
+
 @pytest.fixture(scope="session")
 def baked_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Baked:
     """A project baked with every default (SQLite), shared read-only by tests."""
-    return bake(tmp_path_factory.mktemp("sqlite"))
+    return shared_bake(tmp_path_factory, "sqlite")
 
 
 @pytest.fixture(scope="session")
 def baked_postgresql(tmp_path_factory: pytest.TempPathFactory) -> Baked:
     """A project baked for PostgreSQL, shared read-only by tests."""
-    return bake(tmp_path_factory.mktemp("postgresql"), database="postgresql")
+    return shared_bake(tmp_path_factory, "postgresql", database="postgresql")
 
 
 @pytest.fixture(scope="session")
 def baked_mysql(tmp_path_factory: pytest.TempPathFactory) -> Baked:
     """A project baked for MySQL, shared read-only by tests."""
-    return bake(tmp_path_factory.mktemp("mysql"), database="mysql")
+    return shared_bake(tmp_path_factory, "mysql", database="mysql")
 
 
 @pytest.fixture(scope="session")
 def baked_async(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Baked]:
     """A stack=async project per database, with the API, shared read-only by tests."""
     return {
-        database: bake(
-            tmp_path_factory.mktemp(f"async-{database}"), database=database, stack="async"
+        database: shared_bake(
+            tmp_path_factory, f"async-{database}", database=database, stack="async"
         )
         for database in ("sqlite", "postgresql", "mysql")
     }
@@ -168,9 +202,15 @@ def mysql_project(baked_mysql: Baked, tmp_path: Path) -> Baked:
 @pytest.fixture(scope="session")
 def cookiecutter_alone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The README's first command: a venv (with pip) holding cookiecutter alone."""
-    venv = tmp_path_factory.mktemp("cookiecutter-alone") / "venv"
-    run([sys.executable, "-m", "venv", str(venv)])
-    run([str(venv / "bin/python"), "-m", "pip", "install", "--quiet", "cookiecutter==2.7.1"])
+
+    def make(folder: Path) -> None:
+        venv = folder / "venv"
+        run([sys.executable, "-m", "venv", str(venv)])
+        pip = [str(venv / "bin/python"), "-m", "pip", "install", "--quiet"]
+        run([*pip, "cookiecutter==2.7.1"])
+
+    with made_once(tmp_path_factory, "cookiecutter-alone", make) as folder:
+        venv = folder / "venv"
     lacking = run([str(venv / "bin/python"), "-c", "import sqlmodel"], check=False)
     assert lacking.returncode != 0
     return venv

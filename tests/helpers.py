@@ -267,6 +267,11 @@ def bake_command(output_dir: Path, *flags: str, **context: str) -> list[str]:
 def bake(output_dir: Path, **context: str) -> Baked:
     """Bake the template with the real cookiecutter CLI and return the project."""
     run(bake_command(output_dir, **context))
+    return baked_in(output_dir)
+
+
+def baked_in(output_dir: Path) -> Baked:
+    """The project a bake wrote into `output_dir`."""
     (path,) = [p for p in output_dir.iterdir() if p.is_dir()]
     (service,) = path.glob("*/db.py")  # the service package, whatever its name
     return Baked(path, service.parent.name)
