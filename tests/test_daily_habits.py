@@ -171,8 +171,7 @@ def test_the_venv_has_the_project_and_its_dev_tools_and_install_keeps_it(
     assert (installed.path / ".venv" / "pyvenv.cfg").read_text() == config
 
 
-def test_install_uses_uv_when_it_is_on_path(tmp_path: Path) -> None:
-    project = bake(tmp_path / "out")
+def test_install_uses_uv_when_it_is_on_path(project: Baked, tmp_path: Path) -> None:
     path = f"{uv_only_path(tmp_path / 'uv')}:{SYSTEM_PATH}"
     make(project.path, "install", PATH=path, UV_PYTHON_DOWNLOADS="never")
     assert "uv = " in (project.path / ".venv" / "pyvenv.cfg").read_text()
@@ -496,9 +495,8 @@ def build_context(project: Path, destination: Path) -> Path:
 
 @pytest.mark.postgres
 def test_dockerfile_and_compose_commands_work_outside_docker(
-    tmp_path: Path, postgres_url: str
+    project: Baked, tmp_path: Path, postgres_url: str
 ) -> None:
-    project = bake(tmp_path / "out")
     # Local state that must not reach the image.
     (project.path / ".env").write_text("DATABASE_URL=postgresql://nobody:x@127.0.0.1:1/none\n")
     (project.path / f"{project.package}.db").write_text("")
