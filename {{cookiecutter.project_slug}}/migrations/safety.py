@@ -14,12 +14,14 @@ from __future__ import annotations
 import asyncio
 {% endif -%}
 import importlib
+import inspect
 import logging
 import re
 {%- if cookiecutter.stack == "async" %}
 import socket
 {%- endif %}
 import time
+import traceback
 {%- if cookiecutter.stack == "async" %}
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
 {%- endif %}
 from contextlib import contextmanager
-from types import ModuleType
+from types import FrameType, ModuleType
 from typing import Any, TypeVar
 
 from alembic import context
@@ -316,11 +318,12 @@ def guarded(
     options = (
         {"transactional_ddl": True} if limits and database.TRANSACTIONAL_DDL else {}
     )
-    with StepRecorder().watching(connection) as recorder:
+    with Steps().watching(connection) as steps:
         try:
             yield options
         except DBAPIError as exc:
-            if recorder.step is None and compares():
+            step = failing_step(exc)
+            if step is None and compares():
                 reason = str(exc.orig or exc).strip().splitlines()[0]
                 raise CommandError(
                     "comparing the models with the database failed (no revision ran, "
@@ -328,7 +331,8 @@ def guarded(
                 ) from exc
             rolled_back = context.get_context().impl.transactional_ddl
             kind = database.timeout_kind(exc)
-            message = explain_failure(exc, recorder, limits, rolled_back, kind)
+            ran = steps.statements(step)
+            message = explain_failure(exc, step, ran, limits, rolled_back, kind)
             raise CommandError(message) from exc
         except CompileError as exc:
             # Mostly a revision written for the server (ARRAY, JSONB...) run on SQLite.
@@ -336,9 +340,10 @@ def guarded(
             advice = "fix the revision"
             if dialect == "sqlite":
                 advice = f"run it against {SERVER}"
+            step = failing_step(exc)
             what = (
-                f"migration step '{recorder.step}'"
-                if recorder.step
+                f"migration step '{step}'"
+                if step
                 else "comparing the models with the database"
             )
             raise CommandError(
@@ -346,53 +351,68 @@ def guarded(
             ) from None
 
 
-class StepRecorder(logging.Handler):
-    """Remembers the revision step Alembic announced last ("upgrade a -> b, msg"), and
-    the statements that step ran, for a failure to report."""
+# A revision file is a module with `revision` and `down_revision` (Alembic's template)
+# whose upgrade() or downgrade() runs each step: that frame on the Python stack names
+# the step, which Alembic says only in a log line or, once it succeeded, to
+# on_version_apply.
+def _step(frame: FrameType) -> str | None:
+    """The step `frame` runs, if it is a revision's, as Alembic logs it: "upgrade a ->
+    b, message"."""
+    names, action = frame.f_globals, frame.f_code.co_name
+    if action not in ("upgrade", "downgrade") or "down_revision" not in names:
+        return None
+    down = names["down_revision"]
+    before = ", ".join(down) if isinstance(down, tuple | list) else down or ""
+    after = names.get("revision", "")
+    if action == "downgrade":
+        before, after = after, before
+    message = (names.get("__doc__") or "").strip().split("\n", 1)[0]
+    return f"{action} {before} -> {after}, {message}"
+
+
+def failing_step(exc: BaseException) -> str | None:
+    """The revision step a failure came from: the innermost one its traceback passed
+    through (under an async driver the raise itself is on the event loop's side)."""
+    frames = [frame for frame, _ in traceback.walk_tb(exc.__traceback__)]
+    return next(filter(None, map(_step, reversed(frames))), None)
+
+
+class Steps:
+    """The statements a connection ran, each with the revision step it ran in."""
 
     def __init__(self) -> None:
-        super().__init__(level=logging.INFO)
-        self.step: str | None = None
-        self.statements: list[str] = []
+        self.ran: list[tuple[str | None, str]] = []
 
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if message.startswith("Running "):
-            self.step = message.removeprefix("Running ")
-            self.statements = []
+    def statements(self, step: str | None) -> list[str]:
+        """What `step` ran (nothing when the step is not known)."""
+        return [sql for ran_in, sql in self.ran if step and ran_in == step]
 
     def _executed(self, _conn: Connection, _cursor: Any, sql: str, *_: Any) -> None:
-        self.statements.append(sql)
+        frame = inspect.currentframe()
+        while frame is not None and _step(frame) is None:
+            frame = frame.f_back
+        self.ran.append((frame and _step(frame), sql))
 
     @contextmanager
-    def watching(self, connection: Connection) -> Iterator[StepRecorder]:
-        """Record Alembic's step announcements, and what `connection` ran, for a run."""
-        # Alembic announces each step on this logger before running it: the only
-        # place that says which step is running. Its on_version_apply hook is called
-        # once a step has succeeded, too late to name the one that fails.
-        logger = logging.getLogger("alembic.runtime.migration")
-        previous = logger.level
-        if not logger.isEnabledFor(logging.INFO):
-            logger.setLevel(logging.INFO)
-        logger.addHandler(self)
+    def watching(self, connection: Connection) -> Iterator[Steps]:
+        """Record what `connection` runs, for a run."""
         event.listen(connection, "after_cursor_execute", self._executed)
         try:
             yield self
         finally:
             event.remove(connection, "after_cursor_execute", self._executed)
-            logger.removeHandler(self)
-            logger.setLevel(previous)
 
 
 def explain_failure(
     exc: DBAPIError,
-    recorder: StepRecorder,
+    step: str | None,
+    ran: list[str],
     limits: MigrationLimits | None,
     rolled_back: bool,
     timeout_kind: str | None,
 ) -> str:
-    """One line: which step failed, why, and what was left behind."""
-    step = recorder.step
+    """One line: which step failed, why, and what (of the statements it `ran`) was
+    left behind."""
     where = f"migration step '{step}'" if step else "the migration"
     statement = _short(str(exc.statement or ""), 100)
     # Without limits the connection was the caller's, with the caller's timeouts.
@@ -410,7 +430,7 @@ def explain_failure(
     else:
         why = "failed: " + str(exc.orig or exc).strip().splitlines()[0]
         advice = "fix the revision and run the command again"
-    applied = [] if rolled_back else applied_statements(recorder.statements)
+    applied = [] if rolled_back else applied_statements(ran)
     if applied:
         # alembic_version still names the revision before, so a rerun would repeat
         # those statements and fail on them.
