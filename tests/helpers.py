@@ -1,6 +1,7 @@
 """Baking projects and driving their CLIs, for the tests."""
 
 import ast
+import importlib
 import json
 import os
 import re
@@ -275,6 +276,25 @@ def baked_in(output_dir: Path) -> Baked:
     (path,) = [p for p in output_dir.iterdir() if p.is_dir()]
     (service,) = path.glob("*/db.py")  # the service package, whatever its name
     return Baked(path, service.parent.name)
+
+
+@contextmanager
+def imported_from(project: Baked, module: str) -> Iterator[Any]:
+    """`module` of a baked project (migrations.mysql...), imported in this process from
+    the project's folder; the project's modules leave sys.modules afterwards, so the
+    next project's `migrations` is its own."""
+
+    def forget() -> None:
+        for name in [n for n in sys.modules if n.split(".")[0] in ("migrations", project.package)]:
+            del sys.modules[name]
+
+    forget()
+    sys.path.insert(0, str(project.path))
+    try:
+        yield importlib.import_module(module)
+    finally:
+        sys.path.remove(str(project.path))
+        forget()
 
 
 def advisory_lock_key(project: Baked) -> str:

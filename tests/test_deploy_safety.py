@@ -11,12 +11,14 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 import pytest
+from sqlalchemy import create_engine
 
 from .helpers import (
     SYSTEM_PATH,
@@ -27,6 +29,7 @@ from .helpers import (
     clean_env,
     failure_line,
     free_port,
+    imported_from,
     login_role,
     postgres_rows,
     postgres_tables,
@@ -644,3 +647,70 @@ def test_a_session_pool_keeps_the_lock_and_runs(project: Baked, postgres_url: st
         pooled = postgres_url.replace("127.0.0.1:5432", pooler)
         project.alembic("upgrade", "head", DATABASE_URL=pooled)
     assert version(postgres_url) == [(project.initial_revision(),)]
+
+
+# --- the failing step, in-process ---------------------------------------------------
+
+REVISION = '''"""add phone
+
+Revision ID: b2
+Revises: a1
+"""
+
+from sqlalchemy import Connection
+
+revision = "b2"
+down_revision = {down!r}
+
+
+def upgrade(connection: Connection | None = None) -> None:
+    if connection is not None:
+        connection.exec_driver_sql("SELECT 2")
+    fail()
+
+
+def downgrade() -> None:
+    fail()
+
+
+def fail() -> None:
+    raise RuntimeError("the statement failed")
+'''
+
+
+def revision_module(down: object) -> dict[str, Any]:
+    names: dict[str, Any] = {}
+    exec(compile(REVISION.format(down=down), "b2_add_phone.py", "exec"), names)
+    return names
+
+
+def raised_by(call: Callable[[], object]) -> BaseException:
+    with pytest.raises(RuntimeError) as raised:
+        call()
+    return raised.value
+
+
+def test_a_failure_is_named_by_the_revision_step_it_came_from(baked_sqlite: Baked) -> None:
+    with imported_from(baked_sqlite, "migrations.safety") as safety:
+        step = safety.failing_step
+        revision = revision_module("a1")
+        assert step(raised_by(revision["upgrade"])) == "upgrade a1 -> b2, add phone"
+        assert step(raised_by(revision["downgrade"])) == "downgrade b2 -> a1, add phone"
+        merge = revision_module(("a1", "a2"))
+        assert step(raised_by(merge["upgrade"])) == "upgrade a1, a2 -> b2, add phone"
+        first = revision_module(None)
+        assert step(raised_by(first["upgrade"])) == "upgrade  -> b2, add phone"
+        assert step(raised_by(revision["fail"])) is None  # outside any step
+
+
+def test_each_statement_is_told_apart_by_the_step_it_ran_in(baked_sqlite: Baked) -> None:
+    engine = create_engine("sqlite://")
+    revision = revision_module("a1")
+    with (
+        imported_from(baked_sqlite, "migrations.safety") as safety,
+        engine.connect() as connection,
+        safety.statements_by_step(connection) as ran,
+    ):
+        connection.exec_driver_sql("SELECT 1")
+        raised_by(lambda: revision["upgrade"](connection))
+    assert ran == [("", "SELECT 1"), ("upgrade a1 -> b2, add phone", "SELECT 2")]

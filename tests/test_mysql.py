@@ -4,11 +4,12 @@ PostgreSQL): clean drift checks and round trips, text and times that come back a
 went in, one run at a time across replicas, bounded waits, honest partial failures,
 one-line refusals, and a backup that restores."""
 
-import importlib
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import yaml
@@ -21,6 +22,7 @@ from .helpers import (
     assert_fuzzes_clean,
     failure_line,
     fresh_mysql_database,
+    imported_from,
     make_run,
     mysql_connect,
     mysql_rows,
@@ -425,15 +427,10 @@ def test_compose_and_ci_use_a_mysql_server(baked_mysql: Baked) -> None:
 
 
 @pytest.fixture
-def mysql_module(baked_mysql: Baked, monkeypatch: pytest.MonkeyPatch):
+def mysql_module(baked_mysql: Baked) -> Iterator[ModuleType]:
     """The baked project's migrations/mysql.py, imported from its folder."""
-    monkeypatch.syspath_prepend(str(baked_mysql.path))
-    for name in [n for n in sys.modules if n.split(".")[0] in ("migrations", baked_mysql.package)]:
-        monkeypatch.delitem(sys.modules, name)
-    module = importlib.import_module("migrations.mysql")
-    yield module
-    for name in [n for n in sys.modules if n.split(".")[0] in ("migrations", baked_mysql.package)]:
-        del sys.modules[name]
+    with imported_from(baked_mysql, "migrations.mysql") as module:
+        yield module
 
 
 def test_lock_names_fit_mysql_and_differ_per_database(mysql_module) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 {% endif -%}
 import importlib
-import inspect
 import logging
 import re
 {%- if cookiecutter.stack == "async" %}
@@ -23,10 +22,10 @@ import socket
 import time
 import traceback
 {%- if cookiecutter.stack == "async" %}
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 {%- else %}
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 {%- endif %}
 from contextlib import contextmanager
 from types import FrameType, ModuleType
@@ -318,7 +317,7 @@ def guarded(
     options = (
         {"transactional_ddl": True} if limits and database.TRANSACTIONAL_DDL else {}
     )
-    with Steps().watching(connection) as steps:
+    with statements_by_step(connection) as ran:
         try:
             yield options
         except DBAPIError as exc:
@@ -331,8 +330,8 @@ def guarded(
                 ) from exc
             rolled_back = context.get_context().impl.transactional_ddl
             kind = database.timeout_kind(exc)
-            ran = steps.statements(step)
-            message = explain_failure(exc, step, ran, limits, rolled_back, kind)
+            of_step = [sql for ran_in, sql in ran if step and ran_in == step]
+            message = explain_failure(exc, step, of_step, limits, rolled_back, kind)
             raise CommandError(message) from exc
         except CompileError as exc:
             # Mostly a revision written for the server (ARRAY, JSONB...) run on SQLite.
@@ -355,52 +354,41 @@ def guarded(
 # whose upgrade() or downgrade() runs each step: that frame on the Python stack names
 # the step, which Alembic says only in a log line or, once it succeeded, to
 # on_version_apply.
-def _step(frame: FrameType) -> str | None:
-    """The step `frame` runs, if it is a revision's, as Alembic logs it: "upgrade a ->
-    b, message"."""
-    names, action = frame.f_globals, frame.f_code.co_name
-    if action not in ("upgrade", "downgrade") or "down_revision" not in names:
-        return None
-    down = names["down_revision"]
-    before = ", ".join(down) if isinstance(down, tuple | list) else down or ""
-    after = names.get("revision", "")
-    if action == "downgrade":
-        before, after = after, before
-    message = (names.get("__doc__") or "").strip().split("\n", 1)[0]
-    return f"{action} {before} -> {after}, {message}"
+def step_in(frames: Iterable[tuple[FrameType, int]]) -> str | None:
+    """The first revision step among `frames`, as Alembic logs it: "upgrade a -> b,
+    message"."""
+    for frame, _line in frames:
+        names, action = frame.f_globals, frame.f_code.co_name
+        if action in ("upgrade", "downgrade") and "down_revision" in names:
+            down = names["down_revision"]
+            before = ", ".join(down) if isinstance(down, tuple) else down or ""
+            after = names.get("revision", "")
+            if action == "downgrade":
+                before, after = after, before
+            message = (names.get("__doc__") or "").strip().split("\n", 1)[0]
+            return f"{action} {before} -> {after}, {message}"
+    return None
 
 
 def failing_step(exc: BaseException) -> str | None:
-    """The revision step a failure came from: the innermost one its traceback passed
+    """The revision step a failure came from: the innermost its traceback went
     through (under an async driver the raise itself is on the event loop's side)."""
-    frames = [frame for frame, _ in traceback.walk_tb(exc.__traceback__)]
-    return next(filter(None, map(_step, reversed(frames))), None)
+    return step_in(reversed([*traceback.walk_tb(exc.__traceback__)]))
 
 
-class Steps:
-    """The statements a connection ran, each with the revision step it ran in."""
+@contextmanager
+def statements_by_step(connection: Connection) -> Iterator[list[tuple[str, str]]]:
+    """What `connection` runs meanwhile: (the revision step running, the statement)."""
 
-    def __init__(self) -> None:
-        self.ran: list[tuple[str | None, str]] = []
+    def executed(_conn: Connection, _cursor: Any, sql: str, *_: Any) -> None:
+        ran.append((step_in(traceback.walk_stack(None)) or "", sql))
 
-    def statements(self, step: str | None) -> list[str]:
-        """What `step` ran (nothing when the step is not known)."""
-        return [sql for ran_in, sql in self.ran if step and ran_in == step]
-
-    def _executed(self, _conn: Connection, _cursor: Any, sql: str, *_: Any) -> None:
-        frame = inspect.currentframe()
-        while frame is not None and _step(frame) is None:
-            frame = frame.f_back
-        self.ran.append((frame and _step(frame), sql))
-
-    @contextmanager
-    def watching(self, connection: Connection) -> Iterator[Steps]:
-        """Record what `connection` runs, for a run."""
-        event.listen(connection, "after_cursor_execute", self._executed)
-        try:
-            yield self
-        finally:
-            event.remove(connection, "after_cursor_execute", self._executed)
+    ran: list[tuple[str, str]] = []
+    event.listen(connection, "after_cursor_execute", executed)
+    try:
+        yield ran
+    finally:
+        event.remove(connection, "after_cursor_execute", executed)
 
 
 def explain_failure(
