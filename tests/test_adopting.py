@@ -205,6 +205,15 @@ def test_a_revision_written_on_the_sqlite_default_deploys_on_postgresql(
     make(project, "check", f"DRIFT_DATABASE_URL={postgres_url}", **postgres)
     make(project, "downgrade", **postgres)
     assert postgres_rows(postgres_url, "SELECT count(*) FROM users") == [(0,)]
+    # As docs/models.md warns: the tables come back as SQLite read them.
+    types = dict(
+        postgres_rows(
+            postgres_url,
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = 'users'",
+        )
+    )
+    assert types["id"] == "integer" and types["created_at"] == "timestamp without time zone"
     make(project, "migrate", **postgres)
 
 

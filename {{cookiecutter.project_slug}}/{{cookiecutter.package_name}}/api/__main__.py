@@ -72,7 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     if not guarded:
         print(
             f"{TOKENS} is not set: the API on {args.host}:{args.port} is open to "
-            "anyone who can reach it",
+            + (
+                "anyone on this machine"
+                if this_machine_only(args.host)
+                else "anyone who can reach it"
+            ),
             file=sys.stderr,
         )
     # The whole project folder: uvicorn watches folders, not files, and .env (read
