@@ -295,7 +295,11 @@ def test_the_lock_holds_what_was_chosen_and_is_fresh(baked: Baked, answers: dict
     assert ("psycopg2-binary" in locked) is (database != "mysql")
     assert ("fastapi" in locked) is (answers.get("include_api", "y") == "y")
     assert {"sqlmodel", "alembic", "pytest", "uv"} <= set(locked)
-    assert lock["requires-python"] == f">={answers.get('python_version', '3.11')}"
+    lowest = answers.get("python_version", "3.11")
+    assert lock["requires-python"] == f">={lowest}"
+    # CI tests on the project's lowest Python, as the lock allows.
+    ci = yaml.safe_load((baked.path / ".github" / "workflows" / "ci.yml").read_text())
+    assert ci["env"]["PYTHON_VERSION"] == lowest
     for package in locked.values():
         if "registry" in package["source"]:  # every file from the index has its hash
             files = [*package.get("wheels", []), *filter(None, [package.get("sdist")])]

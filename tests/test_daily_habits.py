@@ -310,11 +310,6 @@ def test_workflow_runs_lint_tests_on_both_databases_and_the_drift_check(
         assert steps[3]["run"] == "make install"
 
 
-def test_workflow_python_is_the_projects_lowest(tmp_path: Path) -> None:
-    project = bake(tmp_path, python_version="3.13")
-    assert workflow(project)["env"]["PYTHON_VERSION"] == "3.13"
-
-
 def test_every_workflow_step_runs_make_targets_that_exist(baked_sqlite: Baked) -> None:
     # The image job's steps are Docker's and curl's (run here in the Dockerfile's test).
     targets = set(makefile_targets(baked_sqlite.path))
