@@ -2,6 +2,9 @@
 
 Alembic runs this after writing a revision ([post_write_hooks] in alembic.ini):
 python -m tools.format_migration PATH
+
+Not Alembic's own `module` hook naming ruff: where ruff is not installed, that fails
+the whole revision command ("Could not find module ruff") and skips the head.txt hook.
 """
 
 import shutil
