@@ -396,6 +396,29 @@ def test_make_check_on_mysql_finds_no_drift_then_a_model_change(
     assert 'make revision m="describe the change"' in result.stderr
 
 
+def test_a_revision_written_on_the_sqlite_default_downgrades_on_mysql(
+    mysql_project: Baked, mysql_url: str
+) -> None:
+    # The examples replaced before DATABASE_URL names the server: the revision is written
+    # on SQLite, which reads the BIGINT keys back as INTEGER and the columns referring
+    # to them as BIGINT. Recreating the examples, its downgrade must keep each foreign
+    # key's type equal to its target's, or MySQL refuses the table (errno 150).
+    make = ["make", "-C", str(mysql_project.path), f"PYTHON={sys.executable}"]
+    run([*make, "migrate"])  # the SQLite default, as a new project has it
+    mysql_project.remove_examples()
+    models = mysql_project.path / mysql_project.package / "models"
+    (models / "books.py").write_text(
+        "from sqlmodel import Field, SQLModel\n\n\n"
+        "class Book(SQLModel, table=True):\n"
+        "    id: int | None = Field(default=None, primary_key=True)\n"
+        "    title: str = Field(max_length=200)\n"
+    )
+    run([*make, "revision", "m=our models"])
+    for target in ("migrate", "downgrade", "migrate"):
+        run([*make, target], DATABASE_URL=mysql_url)
+    assert "book" in mysql_tables(mysql_url)
+
+
 def test_compose_and_ci_use_a_mysql_server(baked_mysql: Baked) -> None:
     compose = yaml.safe_load((baked_mysql.path / "compose.yaml").read_text())
     db = compose["services"]["db"]

@@ -144,6 +144,8 @@ def review_revision(
         _keep_indexes_of_dropped_tables(downgrade.ops)
         _restore_what_can_be(downgrade.ops)
         _make_generic(downgrade.ops)
+        if context.dialect.name == "sqlite":
+            _keys_typed_as_their_targets(downgrade.ops)
         _generic_alterations(downgrade.ops)
         if not native_enums:
             _drop_enum_types(downgrade.ops, metadata)
@@ -374,6 +376,26 @@ def _make_generic(operations: list[ops.MigrateOperation]) -> None:
         for column in columns:
             column.type = _generic(column.type)
             _uncast_default(column)
+
+
+def _keys_typed_as_their_targets(operations: list[ops.MigrateOperation]) -> None:
+    """A foreign key column of a table the downgrade recreates takes the type of the
+    key it references, where the downgrade recreates that table too. SQLite reads a
+    BIGINT primary key back as INTEGER (its rowid) but a BIGINT key column referring to
+    it as BIGINT, and MySQL refuses a foreign key whose types differ."""
+    created = {
+        operation.table_name: {
+            item.name: item for item in operation.columns if isinstance(item, sa.Column)
+        }
+        for _container, _index, operation in _walk(operations)
+        if isinstance(operation, ops.CreateTableOp)
+    }
+    for columns in created.values():
+        for column in columns.values():
+            for foreign_key in column.foreign_keys:
+                table, _, name = foreign_key.target_fullname.rpartition(".")
+                if (referred := created.get(table, {}).get(name)) is not None:
+                    column.type = referred.type
 
 
 def _generic_alterations(operations: list[ops.MigrateOperation]) -> None:
