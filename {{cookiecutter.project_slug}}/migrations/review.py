@@ -382,7 +382,7 @@ def _keys_typed_as_their_targets(operations: list[ops.MigrateOperation]) -> None
     """A foreign key column of a table the downgrade recreates takes the type of the
     key it references, where the downgrade recreates that table too. SQLite reads a
     BIGINT primary key back as INTEGER (its rowid) but a BIGINT key column referring to
-    it as BIGINT, and MySQL refuses a foreign key whose types differ."""
+    it as BIGINT, and a server may refuse a foreign key whose types differ."""
     created = {
         operation.table_name: {
             item.name: item for item in operation.columns if isinstance(item, sa.Column)
