@@ -243,6 +243,12 @@ def empty_tables(connection: Connection) -> None:
 
 # The API's bearer token in the tests (never API_TOKENS from the environment or .env).
 API_TOKEN = "test-token-for-the-suite"
+# A server that does not answer (a closed port), with a password no answer may show.
+{%- if cookiecutter.database == "mysql" %}
+UNREACHABLE_URL = "{{ "mysql+asyncmy" if aio else "mysql+pymysql" }}://app:s3cr3t-pw@127.0.0.1:9/app"
+{%- else %}
+UNREACHABLE_URL = "{{ "postgresql+asyncpg" if aio else "postgresql+psycopg2" }}://app:s3cr3t-pw@127.0.0.1:9/app"
+{%- endif %}
 {%- if aio %}
 
 

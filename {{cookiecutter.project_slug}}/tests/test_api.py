@@ -1,23 +1,15 @@
-{%- set aio = cookiecutter.stack == "async" -%}
-{%- if cookiecutter.database == "mysql" -%}
-{%- set server = "mysql+asyncmy" if aio else "mysql+pymysql" -%}
-{%- else -%}
-{%- set server = "postgresql+asyncpg" if aio else "postgresql+psycopg2" -%}
-{%- endif -%}
 """The example API over HTTP, on the migrated database: every answer a client can get.
 
 Delete this module with models/examples.py, crud.py and api/routes/examples.py.
 """
 
 import unicodedata
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy import delete, make_url
-from sqlalchemy.sql import Executable
 
 from {{ cookiecutter.package_name }}.api import create_app
 from {{ cookiecutter.package_name }}.api.deps import database
@@ -28,9 +20,9 @@ from {{ cookiecutter.package_name }}.models.examples import (
     UserCreate,
 )
 
+from .conftest import UNREACHABLE_URL, Meanwhile
+
 Json = dict[str, Any]
-# conftest.py's `meanwhile` fixture: another client's change at a chosen moment.
-Meanwhile = Callable[[str, Executable], None]
 
 
 def created(response: Any) -> Json:
@@ -296,7 +288,7 @@ def test_errors_never_show_sql_tracebacks_or_passwords(migrated_engine: Any) -> 
         assert failed.status_code == 500
         assert failed.json() == {"detail": "internal server error"}
         # The database gone: 503, and the URL's password stays out of the answer.
-        url = make_url("{{ server }}://app:s3cr3t-pw@127.0.0.1:9/app")
+        url = make_url(UNREACHABLE_URL)
         down = create_db_engine(url)
         app.dependency_overrides[database] = lambda: down
         unavailable = client.get("/users")

@@ -1,9 +1,3 @@
-{%- set aio = cookiecutter.stack == "async" -%}
-{%- if cookiecutter.database == "mysql" -%}
-{%- set server = "mysql+asyncmy" if aio else "mysql+pymysql" -%}
-{%- else -%}
-{%- set server = "postgresql+asyncpg" if aio else "postgresql+psycopg2" -%}
-{%- endif -%}
 """Readiness knows the schema: 200 when the database is at the head revision, or ahead
 of it by expand revisions only (a rolling deploy); 503 when it is behind, or when a
 contract revision this release does not know has run.
@@ -35,7 +29,7 @@ from {{ cookiecutter.package_name }}.api.health import (
 from {{ cookiecutter.package_name }}.db import create_db_engine
 from {{ cookiecutter.package_name }}.settings import SettingError
 
-from .conftest import ALEMBIC_INI
+from .conftest import ALEMBIC_INI, UNREACHABLE_URL
 
 SQLITE = "{{ "sqlite+aiosqlite" if cookiecutter.stack == "async" else "sqlite" }}"
 
@@ -144,7 +138,7 @@ def test_a_release_needs_none_of_its_own_contract_revisions(tmp_path: Path) -> N
 
 def test_not_ready_when_the_database_does_not_answer() -> None:
     # A closed port and a password: the answer says why, and never shows the password.
-    engine = app_engine("{{ server }}://app:s3cr3t-pw@127.0.0.1:9/app")
+    engine = app_engine(UNREACHABLE_URL)
     status, body = probe(engine)
     assert status == 503
     assert body["detail"] == "the database does not answer"
