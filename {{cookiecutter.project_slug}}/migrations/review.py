@@ -154,6 +154,28 @@ def review_revision(
     lists = zip(script.upgrade_ops_list, script.downgrade_ops_list, strict=True)
     if any(phases.classify(up, down) == "contract" for up, down in lists):
         attributes["phase"] = "contract"
+        for upgrade in script.upgrade_ops_list:
+            _flag_additions(upgrade.ops)
+
+
+def _flag_additions(operations: list[ops.MigrateOperation]) -> None:
+    """A contract revision runs after the new release has started (a rolling deploy):
+    tables and columns it adds would be missing while that release serves."""
+    added = [
+        operation.table_name
+        if isinstance(operation, ops.CreateTableOp)
+        else f"{operation.table_name}.{operation.column.name}"
+        for _container, _index, operation in _in_order(operations)
+        if isinstance(operation, ops.CreateTableOp | ops.AddColumnOp)
+    ]
+    if added:
+        text = (
+            f"contract revision that also adds {', '.join(added)}: a rolling deploy "
+            "runs it after the new release starts, so move the additions to an expand "
+            'revision of their own (docs/deploying.md, "Rolling deploys")'
+        )
+        operations.insert(0, Note(text))
+        log.warning("%s", text)
 
 
 def _uses_enum_operations(script: ops.MigrationScript) -> bool:
