@@ -393,6 +393,7 @@ def test_a_blocking_index_build_is_flagged(project: Baked) -> None:
     assert result.returncode == 1
     assert "require-concurrent-index-creation" in result.stdout
     assert "blockidx" in result.stdout and "1 clean, 1 with findings" in result.stdout
+    assert "\x1b" not in result.stdout  # a pipe gets no colours or terminal links
 
 
 def test_a_drop_meant_on_purpose_is_accepted_by_one_line_in_its_revision(

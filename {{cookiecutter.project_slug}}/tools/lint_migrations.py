@@ -60,6 +60,9 @@ def accepted(revision_file: Path) -> str:
 def lint(scripts: list[Script], squawk: str) -> int:
     """Lint each script; the number of revisions with findings."""
     failed = 0
+    # squawk colours its report and links each rule even into a pipe; a log or a file
+    # gets its plain report instead, one line per finding.
+    reporter = [] if sys.stdout.isatty() else ["--reporter", "gcc"]
     with tempfile.TemporaryDirectory() as scratch:
         for script in scripts:
             label = f"{script.revision} ({script.doc})"
@@ -72,8 +75,10 @@ def lint(scripts: list[Script], squawk: str) -> int:
                 continue
             sql_file = Path(scratch) / f"{script.revision}.sql"
             sql_file.write_text(accepted(Path(script.path)) + sql)
+            config = ["--config", str(PROJECT_ROOT / ".squawk.toml")]
             result = subprocess.run(
-                [squawk, "--config", str(PROJECT_ROOT / ".squawk.toml"), str(sql_file)],
+                [squawk, *config, *reporter, sql_file.name],
+                cwd=scratch,
                 capture_output=True,
                 text=True,
                 timeout=120,
