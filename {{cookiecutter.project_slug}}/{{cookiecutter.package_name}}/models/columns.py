@@ -1,4 +1,4 @@
-"""Column helpers for any model: bigint identity keys, timezone-aware timestamps."""
+"""Column helpers for any model: bigint identity keys, UTC creation times."""
 
 from datetime import UTC, datetime
 from typing import Any
