@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
+import pymysql
 import pytest
 import yaml
 
@@ -114,6 +115,9 @@ def test_text_and_times_come_back_as_they_went_in(baked_mysql: Baked, mysql_url:
         mysql_url, "SELECT CAST(created_at AS CHAR) FROM users WHERE email = 'zoe@example.com'"
     )
     assert stored == [("2026-03-28 20:00:15.123456",)]
+    # docs/models.md: text compares without regard to case, a unique e-mail's too.
+    with pytest.raises(pymysql.err.IntegrityError, match="Duplicate entry"):
+        mysql_rows(mysql_url, "INSERT INTO users (email, name) VALUES ('ZOE@example.com', 'Z')")
 
 
 # --- one run at a time, bounded waits, partial failures ------------------------------
