@@ -16,6 +16,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+import yaml
 
 from .helpers import (
     ASYNC_PROJECT_PYTEST,
@@ -262,3 +263,10 @@ def test_without_the_api_the_documented_async_session_example_runs(tmp_path: Pat
     result = run([sys.executable, "-c", example], cwd=project.path)
     assert "19.98" in result.stdout
     make(project, "lint")  # what include_api=n leaves out, left out cleanly
+    # compose's stand-in for the team's program outlives the examples docs/models.md deletes.
+    project.remove_examples()
+    app = yaml.safe_load((project.path / "compose.yaml").read_text())["services"]["app"]
+    program, *arguments = app["command"]
+    assert program == "python"  # the image's, which holds the project's packages
+    result = run([sys.executable, *arguments], cwd=project.path)
+    assert f"at revision {project.initial_revision()}." in result.stdout
