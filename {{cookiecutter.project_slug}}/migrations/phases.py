@@ -86,6 +86,7 @@ def _narrows(call: ast.Call) -> bool:
         return any(
             key in keywords and (value is None or _constant(keywords[key]) is value)
             for key, value in NARROWS.items()
+            if not (key == "type_" and _adds_enum_values(keywords))
         )
     if name == "add_column":  # NOT NULL with nothing to fill the old release's rows
         column = next((a for a in call.args if isinstance(a, ast.Call)), None)
@@ -94,6 +95,25 @@ def _narrows(call: ast.Call) -> bool:
             not_null = _constant(arguments.get("nullable")) is False
             return not_null and "server_default" not in arguments
     return False
+
+
+def _adds_enum_values(keywords: dict[str | None, ast.expr]) -> bool:
+    """An enum column's new type keeps every old value (where the enum is the column's
+    own type, as MySQL's ENUM is, a new value is a type change): the old release
+    writes nothing the new type refuses."""
+    old, new = (_enum_literals(keywords.get(key)) for key in ("existing_type", "type_"))
+    return old is not None and new is not None and old <= new
+
+
+def _enum_literals(node: ast.expr | None) -> set[str] | None:
+    if not isinstance(node, ast.Call):
+        return None
+    function = node.func
+    name = function.attr if isinstance(function, ast.Attribute) else None
+    values = [_constant(argument) for argument in node.args]
+    if name not in ("Enum", "ENUM") or not all(isinstance(v, str) for v in values):
+        return None
+    return set(values)
 
 
 def _constant(node: ast.expr | None) -> Any:
