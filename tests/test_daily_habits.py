@@ -230,8 +230,13 @@ def test_check_builds_a_scratch_database_and_never_uses_database_url(
 ) -> None:
     scratch_root = tmp_path / "tmp"
     scratch_root.mkdir()
-    unreachable = "postgresql://nobody:secret@127.0.0.1:1/none"
-    env = {"DATABASE_URL": unreachable, "TMPDIR": str(scratch_root)}
+    # A developer's .env names their own server, its password and migration route.
+    unreachable = "postgresql://nobody@127.0.0.1:1/none"
+    (project.path / ".env").write_text(
+        f"DATABASE_URL={unreachable}\nDATABASE_PASSWORD=secret\n"
+        f"MIGRATION_DATABASE_URL={unreachable}\n"
+    )
+    env = {"TMPDIR": str(scratch_root)}
     make(project.path, "check", PYTHON, **env)
     add_model(project.path, project.package)
     assert make(project.path, "check", PYTHON, check=False, **env).returncode != 0

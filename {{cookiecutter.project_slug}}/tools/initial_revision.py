@@ -76,7 +76,11 @@ def main() -> int:
     old = [Path(revision.path) for revision in script.walk_revisions()]
     with tempfile.TemporaryDirectory() as aside:
         kept = [Path(shutil.move(path, Path(aside) / path.name)) for path in old]
-        os.environ["DATABASE_URL"] = "sqlite://"  # scratch: autogenerate sees no tables
+        # A scratch database, where autogenerate sees no tables; the password and
+        # migration route .env gives belong to your database.
+        os.environ.update(
+            DATABASE_URL="sqlite://", DATABASE_PASSWORD="", MIGRATION_DATABASE_URL=""
+        )
         if cli("revision", "--autogenerate", "-m", "initial schema"):
             return 0
         for path, original in zip(kept, old, strict=True):
