@@ -73,10 +73,14 @@ class Settings(BaseSettings):
     database_password: SecretStr = Field(
         default=SecretStr(""), validation_alias="DATABASE_PASSWORD"
     )
+{%- if cookiecutter.include_api == "y" %}
     # Comma-separated bearer tokens.
     api_tokens: SecretStr = Field(default=SecretStr(""), validation_alias="API_TOKENS")
     # "1": serve without tokens beyond this machine, on purpose.
     api_open: str = Field(default="", validation_alias="API_OPEN")
+    # The port `make run` serves on; its --port wins.
+    port: str = Field(default="", validation_alias="PORT")
+{%- endif %}
 
     @classmethod
     def settings_customise_sources(

@@ -7,7 +7,6 @@ says so, and on this machine only (the default host) it is allowed, with a warni
 """
 
 import argparse
-import os
 import sys
 from typing import Any
 
@@ -30,9 +29,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=f"python -m {__package__}")
     parser.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
     parser.add_argument(
-        "--port",
-        default=os.environ.get("PORT") or str(DEFAULT_PORT),
-        help=f"default: PORT, else {DEFAULT_PORT}",
+        "--port", help=f"default: PORT (environment, then .env), else {DEFAULT_PORT}"
     )
     parser.add_argument(
         "--reload",
@@ -44,15 +41,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    # 0 would bind a port the system picks, and anything past 65535 another one.
-    if not (args.port.isascii() and args.port.isdigit() and 0 < int(args.port) < 65536):
-        print(
-            f"Cannot start the API: the port must be a number from 1 to 65535 (--port "
-            f"or PORT), not {args.port!r}",
-            file=sys.stderr,
-        )
-        return 2
-    args.port = int(args.port)
     try:
         settings = Settings()  # .env read once for every check
         database_url(settings)
@@ -62,6 +50,16 @@ def main(argv: list[str] | None = None) -> int:
     except SettingError as exc:
         print(f"Cannot start the API: {exc}", file=sys.stderr)
         return 2
+    port = args.port or settings.port or str(DEFAULT_PORT)
+    # 0 would bind a port the system picks, and anything past 65535 another one.
+    if not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+        print(
+            f"Cannot start the API: the port must be a number from 1 to 65535 (--port "
+            f"or PORT), not {port!r}",
+            file=sys.stderr,
+        )
+        return 2
+    args.port = int(port)
     if not guarded and not open_by_choice and not this_machine_only(args.host):
         print(
             f"Refusing to serve an open API on {args.host}: set {TOKENS} (comma-"
