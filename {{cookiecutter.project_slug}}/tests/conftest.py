@@ -89,8 +89,10 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> URL:
         stop(str(exc))
     except CommandError as exc:  # the message names the server, never its password
         stop(
-            f"TEST_DATABASE_URL cannot be reached ({exc}). Start the server and "
-            "create that database, or unset TEST_DATABASE_URL to test on SQLite."
+            f"TEST_DATABASE_URL cannot be used ({exc}). Check that the server runs, "
+            "that the database exists and that the user and password are right "
+            "(this URL's own: DATABASE_PASSWORD is not used here), or unset "
+            "TEST_DATABASE_URL to test on SQLite."
         )
     return url
 
