@@ -140,6 +140,17 @@ def test_a_stale_head_file_fails_the_check_naming_the_fix(project: Baked) -> Non
     make(project.path, "check")
 
 
+def test_template_commands_without_cruft_json_say_how_to_link_in_one_line(
+    baked_sqlite: Baked,
+) -> None:
+    # The README's plain cookiecutter writes no .cruft.json: cruft would print a traceback.
+    for target in ("template-check", "template-update"):
+        failed = make(baked_sqlite.path, target, check=False)
+        assert failed.returncode != 0
+        (line,) = failed.stderr.splitlines()[:-1]  # then make's own "Error 1"
+        assert "No .cruft.json here" in line and "cruft link <template-url>" in line
+
+
 def test_cruft_update_brings_template_changes_and_keeps_the_users(tmp_path: Path) -> None:
     # The template as a git repository at commit A.
     template = tmp_path / "template"
