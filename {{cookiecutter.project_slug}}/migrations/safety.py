@@ -240,11 +240,16 @@ def borrowed(given: Connection | Engine, run: Callable[[Connection], None]) -> N
 
 @contextmanager
 def offline_guards(url: URL, project: str, limits: MigrationLimits) -> Iterator[None]:
-    """In a `--sql` script: the database's lock and limits around the revisions."""
+    """In a `--sql` script: the database's lock and limits around the revisions. A
+    failure is logged too: Alembic prints it on stdout, which is the script's file."""
     before, after = backend(url.get_backend_name()).offline_statements(project, limits)
     for statement in before:
         context.execute(statement)
-    yield
+    try:
+        yield
+    except CommandError as exc:
+        log.error("%s (the script stops here)", exc)
+        raise
     for statement in after:
         context.execute(statement)
 

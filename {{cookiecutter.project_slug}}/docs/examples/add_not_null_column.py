@@ -1,9 +1,9 @@
 """Example, step 1 of 2: add orders.item_count, nullable, and fill it in batches
 
 Copy into migrations/versions/, give it a fresh revision id, set down_revision to the
-output of `alembic heads`, and adapt. See docs/data-migrations.md. The release that
-ships it writes item_count on every new order; step 2 (require_not_null.py), in a
-later deploy, makes the column NOT NULL.
+revision migrations/head.txt records, and adapt. See docs/data-migrations.md. The
+release that ships it writes item_count on every new order; step 2
+(require_not_null.py), in a later deploy, makes the column NOT NULL.
 
 Revision ID: example_not_null_column
 Revises:
@@ -30,6 +30,8 @@ phase = "expand"
 
 # Rows per batch: each batch holds its row locks only while its own UPDATE runs.
 BATCH_SIZE = 5_000
+# A 64-bit integer, as a model's sa_type=columns.BIGINT declares it.
+BIGINT = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 # The columns this revision reads and writes, as they stand at this point of the
 # history. Never the models: they keep changing, and this file must not.
@@ -46,7 +48,7 @@ def upgrade() -> None:
     #    Skipped when a previous, interrupted run already added it.
     if not has_column("orders", "item_count"):
         with op.batch_alter_table("orders") as batch_op:
-            batch_op.add_column(sa.Column("item_count", sa.Integer(), nullable=True))
+            batch_op.add_column(sa.Column("item_count", BIGINT, nullable=True))
 
     # 2. Backfill: a value computed per row, so a server default could not supply it.
     #    Rows still NULL are the ones left to do; each batch commits on its own.

@@ -1,7 +1,7 @@
 """Example: lower-case every e-mail address in batches, keeping the originals
 
 Copy into migrations/versions/, give it a fresh revision id, set down_revision to the
-output of `alembic heads`, and adapt. See docs/data-migrations.md.
+revision migrations/head.txt records, and adapt. See docs/data-migrations.md.
 
 Lower-casing loses information, so the upgrade first keeps each address it is about to
 change in user_email_before_lowercase, and the downgrade puts them back from there.

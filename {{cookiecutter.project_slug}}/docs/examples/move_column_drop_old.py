@@ -1,8 +1,8 @@
 """Example, step 2 of 2: copy the bios still missing from user_profiles, drop users.bio
 
 Copy into migrations/versions/ in a later deploy than step 1 (move_column_to_table.py),
-give it a fresh revision id, set down_revision to the output of `alembic heads` (step 1
-or a later revision), and adapt. See docs/data-migrations.md.
+give it a fresh revision id, set down_revision to the revision migrations/head.txt
+records (step 1 or a later revision), and adapt. See docs/data-migrations.md.
 
 Deploy it only once the code that reads user_profiles serves everywhere and the old
 release, which writes bios to users.bio alone, has stopped. Bios the old release wrote

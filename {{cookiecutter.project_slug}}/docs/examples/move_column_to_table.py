@@ -1,7 +1,7 @@
 """Example, step 1 of 2: copy users.bio into a new user_profiles table, in batches
 
 Copy into migrations/versions/, give it a fresh revision id, set down_revision to the
-output of `alembic heads`, and adapt. See docs/data-migrations.md.
+revision migrations/head.txt records, and adapt. See docs/data-migrations.md.
 
 It assumes "users" has a nullable text column "bio", which this project's models do not
 have: it stands for the column of yours that moves.

@@ -1,7 +1,7 @@
 """Example: index a busy table without blocking writes (CREATE INDEX CONCURRENTLY)
 
 Copy into migrations/versions/, give it a fresh revision id and set down_revision to the
-output of `alembic heads`. See docs/deploying.md.
+revision migrations/head.txt records. See docs/deploying.md.
 
 Revision ID: example_concurrent_index
 Revises:

@@ -1,7 +1,7 @@
 """Example: add a column of a PostgreSQL enum type, and remove it again
 
 Copy into migrations/versions/, give it a fresh revision id and set down_revision to the
-output of `alembic heads`. See docs/deploying.md.
+revision migrations/head.txt records. See docs/deploying.md.
 
 Revision ID: example_enum
 Revises:

@@ -1,8 +1,8 @@
 """Example, step 2 of 2: orders.item_count becomes NOT NULL
 
 Copy into migrations/versions/ in a later deploy than step 1 (add_not_null_column.py),
-give it a fresh revision id, set down_revision to the output of `alembic heads`, and
-adapt. See docs/data-migrations.md.
+give it a fresh revision id, set down_revision to the revision migrations/head.txt
+records, and adapt. See docs/data-migrations.md.
 
 Deploy it once the old release, which inserts orders without item_count, has stopped
 (the contract step of a rolling deploy, docs/deploying.md). Orders it inserted after
@@ -34,6 +34,8 @@ phase = "contract"
 
 # Rows per batch: each batch holds its row locks only while its own UPDATE runs.
 BATCH_SIZE = 5_000
+# The column's type as step 1 made it (64-bit; SQLite's own INTEGER there).
+BIGINT = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 # As they stand at this point of the history (never the models).
 orders = sa.table("orders", sa.column("id"), sa.column("item_count", sa.Integer))
@@ -53,7 +55,7 @@ def upgrade() -> None:
 {%- if cookiecutter.database == "mysql" %}
     # In place, with writes going on (docs/deploying.md, "Rolling deploys").
     with op.batch_alter_table("orders") as batch_op:
-        batch_op.alter_column("item_count", existing_type=sa.Integer(), nullable=False)
+        batch_op.alter_column("item_count", existing_type=BIGINT, nullable=False)
 {%- else %}
     # Proven by a validated CHECK first on PostgreSQL: no scan while writes wait.
     # squawk-ignore: ban-drop-constraint
@@ -63,4 +65,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("orders") as batch_op:
-        batch_op.alter_column("item_count", existing_type=sa.Integer(), nullable=True)
+        batch_op.alter_column("item_count", existing_type=BIGINT, nullable=True)
