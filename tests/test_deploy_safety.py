@@ -236,6 +236,23 @@ def test_a_failed_revision_leaves_nothing_half_done(
     assert current == [("goodone",)]
 
 
+@pytest.mark.postgres
+def test_a_user_without_rights_is_told_so_not_to_fix_a_revision(
+    project: Baked, postgres_url: str
+) -> None:
+    # PostgreSQL 15 and later: only the database's owner may create in schema public.
+    role = f"tpl_no_rights_{os.getpid()}"  # roles are the whole server's
+    postgres_rows(postgres_url, f"DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN")
+    try:
+        url = postgres_url.replace("postgres@", f"{role}@", 1)
+        message = failure_line(project.alembic("upgrade", "head", check=False, DATABASE_URL=url))
+    finally:
+        postgres_rows(postgres_url, f"DROP ROLE {role}")
+    assert "permission denied for schema public" in message
+    assert "no revision ran it: check what the database user may do there" in message
+    assert "fix the revision" not in message
+
+
 # --- offline SQL -------------------------------------------------------------------
 
 

@@ -422,7 +422,12 @@ def explain_failure(
         advice = "raise MIGRATION_STATEMENT_TIMEOUT for this run if that is expected"
     else:
         why = "failed: " + str(exc.orig or exc).strip().splitlines()[0]
-        advice = "fix the revision and run the command again"
+        # Outside every step, the statement was Alembic's own bookkeeping.
+        advice = (
+            "fix the revision and run the command again"
+            if step
+            else "no revision ran it: check what the database user may do there"
+        )
     applied = [] if rolled_back else applied_statements(ran)
     if applied:
         # alembic_version still names the revision before, so a rerun would repeat
