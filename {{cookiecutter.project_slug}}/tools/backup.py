@@ -64,13 +64,18 @@ def dump(tool: str, url: URL, target: Path) -> subprocess.CompletedProcess[bytes
         options.write_text(f'[client]\npassword="{quoted}"\n')
         options.chmod(0o600)
         socket = url.query.get("unix_socket")
+        # As PyMySQL connects: over TCP unless the URL names a socket (a client takes
+        # "localhost" for its own socket, and ignores the port, unless told).
+        route = ["--protocol=TCP"]
+        if socket:
+            route = ["--protocol=SOCKET", f"--socket={socket}"]
         command = [
             tool,
             f"--defaults-extra-file={options}",  # must come first
             f"--host={url.host or 'localhost'}",
             f"--port={url.port or 3306}",
             f"--user={url.username or ''}",
-            *([f"--socket={socket}"] if socket else []),
+            *route,
             "--default-character-set=utf8mb4",
             # A consistent snapshot of InnoDB tables without locking them for writes.
             "--single-transaction",
