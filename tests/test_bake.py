@@ -308,7 +308,7 @@ def test_the_lock_holds_what_was_chosen_and_is_fresh(baked: Baked, answers: dict
     run([str(UV), "lock", "--check", "--offline"], cwd=baked.path)
 
 
-API_WORDS = ("fastapi", "uvicorn", "make run", "/health/ready")
+API_WORDS = ("fastapi", "uvicorn", "make run", "/health/ready", "the api", "an api", "api_tokens")
 
 
 def test_the_api_is_named_exactly_when_chosen(baked: Baked, answers: dict[str, str]) -> None:

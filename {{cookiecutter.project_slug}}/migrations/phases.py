@@ -98,9 +98,9 @@ def _narrows(call: ast.Call) -> bool:
 
 
 def _adds_enum_values(keywords: dict[str | None, ast.expr]) -> bool:
-    """An enum column's new type keeps every old value (where the enum is the column's
-    own type, as MySQL's ENUM is, a new value is a type change): the old release
-    writes nothing the new type refuses."""
+    """An enum column's new type keeps every old value (where an enum is its column's
+    own type, not a named type of the database, a new value is a type change): the
+    old release writes nothing the new type refuses."""
     old, new = (_enum_literals(keywords.get(key)) for key in ("existing_type", "type_"))
     return old is not None and new is not None and old <= new
 

@@ -306,7 +306,7 @@ def test_isolation_each_test_starts_empty(session: Session) -> None:
     assert session.exec(select(User)).all() == []
 
 
-# crud.py: what the API calls, and what scripts use without it.
+# crud.py: what {% if cookiecutter.include_api == "y" %}the API calls, and what {% endif %}scripts use{% if cookiecutter.include_api == "y" %} without it{% endif %}.
 
 
 def test_crud_creates_and_reads_back(session: Session) -> None:

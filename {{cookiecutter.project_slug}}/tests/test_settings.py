@@ -60,12 +60,12 @@ def test_both_read_env_file_values_as_written(
 def test_an_env_file_that_cannot_be_read_is_refused_not_skipped(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, broken: str
 ) -> None:
-    # Skipped, a token on a line python-dotenv cannot parse would be silently unset.
+    # Skipped, a secret on a line python-dotenv cannot parse would be silently unset.
     env_file = tmp_path / ".env"
     if broken == "folder":
         env_file.mkdir()
     else:
-        env_file.write_text("API_TOKENS=tok-abc\nDATABASE_PASSWORD='unclosed\n")
+        env_file.write_text("DATABASE_URL=x\nDATABASE_PASSWORD='unclosed\n")
     monkeypatch.setattr(service_settings, "ENV_FILE", env_file)
     with pytest.raises(SettingError, match="not a file|line 2") as refused:
         Settings()

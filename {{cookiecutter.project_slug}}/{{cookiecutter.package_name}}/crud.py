@@ -2,7 +2,7 @@
 {%- set ad = "async " if aio else "" -%}
 {%- set aw = "await " if aio else "" -%}
 {%- set session_type = "AsyncSession" if aio else "Session" -%}
-"""Reading and writing the example models: sessions in use, with or without an API.
+"""Reading and writing the example models: sessions in use{% if cookiecutter.include_api == "y" %}, with or without an API{% endif %}.
 
 Each function takes the session it works in and commits its own change, so a caller
 (a request handler, a script, a test) gets a finished change or an exception:

@@ -9,9 +9,15 @@ that opened them: one engine per loop (a script's asyncio.run, a test session's 
 {%- else -%}
 """The application's engine: `Session(get_engine())` (migrations open their own).
 
+{%- if cookiecutter.include_api == "y" %}
 Work that reads and then writes takes `Session(writing(get_engine()))`, as the API's
-requests that change rows do: on SQLite their transaction then holds the database's
+requests that change rows do: on SQLite its transaction then holds the database's
 one write lock from its start, so no other writer can make it fail halfway.
+{%- else %}
+Work that reads and then writes takes `Session(writing(get_engine()))`: on SQLite its
+transaction then holds the database's one write lock from its start, so no other
+writer can make it fail halfway.
+{%- endif %}
 """
 {%- endif %}
 
@@ -41,7 +47,7 @@ from sqlmodel import create_engine
 from .settings import database_url
 
 # How long a connection waits for SQLite's write lock before giving up ("database is
-# locked", a 503 from the API): writes queue for it one at a time.
+# locked"{% if cookiecutter.include_api == "y" %}, a 503 from the API{% endif %}): writes queue for it one at a time.
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # An execution option of writing(): the transaction will write.
 _WRITES = "writes"
@@ -109,8 +115,8 @@ def _asyncpg_connect(
     dialect: Dialect, _record: Any, cargs: tuple[Any, ...], cparams: dict[str, Any]
 ) -> Any:
     # asyncpg raises OSError when the server cannot be reached, where psycopg2 and
-    # the other drivers raise their OperationalError: made the same, so the API
-    # answers 503 "the database is unavailable" for it too.
+    # the other drivers raise their OperationalError: made the same{% if cookiecutter.include_api == "y" %}, so the API
+    # answers 503 "the database is unavailable" for it too{% endif %}.
     try:
         return dialect.connect(*cargs, **cparams)
     except OSError as exc:

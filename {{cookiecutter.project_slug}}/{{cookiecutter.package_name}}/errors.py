@@ -1,7 +1,7 @@
 """What the service's operations raise when a request cannot be carried out.
 
 Apart from crud.py (an example, deleted with the example models), so your own
-operations raise the same two, and the API answers them with 404 and 409 alike.
+operations raise the same two{% if cookiecutter.include_api == "y" %}, and the API answers them with 404 and 409 alike{% endif %}.
 """
 
 

@@ -24,8 +24,8 @@ from .columns import creation_time, primary_key
 ORDER_STATUSES = ("pending", "paid", "shipped", "cancelled")
 OrderStatus = Literal["pending", "paid", "shipped", "cancelled"]
 
-# Fields as clients send them, each checked exactly as its JSON schema says (so the
-# API's OpenAPI document never promises more or less than it accepts).
+# Fields as clients send them, each checked exactly as its JSON schema says{% if cookiecutter.include_api == "y" %} (so the
+# API's OpenAPI document never promises more or less than it accepts){% endif %}.
 # No NUL character anywhere: PostgreSQL cannot store one.
 _TEXT = r"^[^\x00]*$"
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=_TEXT)]
