@@ -69,8 +69,10 @@ def main() -> int:
         )
         return 1
     if heads:
-        print("DATABASE_URL's database is at the initial revision: downgrading to")
-        print("base first (its tables go, with their rows)")
+        print(
+            "DATABASE_URL's database is at the initial revision: downgrading to "
+            "base first (its tables go, with their rows)"
+        )
         if not cli("downgrade", "base"):
             return 1
     old = [Path(revision.path) for revision in script.walk_revisions()]
