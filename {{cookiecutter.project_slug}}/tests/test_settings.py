@@ -43,6 +43,15 @@ def test_the_app_and_the_migrations_find_the_same_database(
     assert database_url() == runtime.database_url()
 
 
+def test_no_password_shows_in_the_settings_repr(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", SERVER.replace("app@", "app:in-url-pw@"))
+    monkeypatch.setenv("DATABASE_PASSWORD", "apart-pw")
+    shown = repr(Settings())
+    assert "in-url-pw" not in shown and "apart-pw" not in shown
+
+
 def test_both_read_env_file_values_as_written(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

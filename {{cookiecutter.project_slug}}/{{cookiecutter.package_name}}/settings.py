@@ -67,7 +67,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(case_sensitive=True)
 
-    database_url: str = Field(default="", validation_alias="DATABASE_URL")
+    # Secret too: a URL may carry the password, and a repr() ends up in test reports.
+    database_url: SecretStr = Field(
+        default=SecretStr(""), validation_alias="DATABASE_URL"
+    )
     # On its own, as it is (no percent-encoding): what a secret store or docker
     # compose hands over. Used instead of the password in DATABASE_URL.
     database_password: SecretStr = Field(
@@ -141,7 +144,7 @@ def database_url(settings: Settings | None = None) -> URL:
     the project. The migrations apply the same rules, and check more (migrations/
     settings.py): a URL they accept works here."""
     settings = settings or Settings()
-    raw = settings.database_url.strip()
+    raw = settings.database_url.get_secret_value().strip()
     if not raw:
         if not IN_PROJECT:
             raise SettingError(
