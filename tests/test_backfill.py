@@ -312,6 +312,7 @@ def test_lint_checks_a_backfill_revisions_ddl_up_to_the_backfill(project: Baked)
     assert result.returncode == 0, result.stdout + result.stderr
     # Its column is linted (a 64-bit integer: clean); the backfill has no SQL to lint.
     assert "linted up to where its SQL stops (this revision backfills" in result.stdout
+    assert "live database connection: run it without --sql): clean" in result.stdout
     assert "1 linted only in part" in result.stdout and "0 with findings" in result.stdout
     assert "Traceback" not in result.stderr
 

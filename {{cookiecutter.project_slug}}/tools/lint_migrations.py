@@ -76,7 +76,7 @@ def lint(scripts: list[Script], squawk: str) -> tuple[int, int]:
             sql, stopped = revision_sql(script)
             if stopped:
                 partly += 1
-                print(f"{label}: linted up to where its SQL stops ({stopped})")
+                label += f", linted up to where its SQL stops ({stopped})"
             sql_file = Path(scratch) / f"{script.revision}.sql"
             sql_file.write_text(accepted(Path(script.path)) + sql)
             config = ["--config", str(PROJECT_ROOT / ".squawk.toml")]
