@@ -302,8 +302,9 @@ def test_a_database_that_is_not_utf8mb4_is_refused_before_any_table(
         assert mysql_tables(url) == set()
 
 
-NOTES = '''"""Notes: a model with a str whose length nobody gave."""
+NOTES = '''"""Notes: a str whose length nobody gave, and a Text."""
 
+from sqlalchemy import Text
 from sqlmodel import Field, SQLModel
 
 
@@ -312,10 +313,11 @@ class Note(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     body: str
+    summary: str | None = Field(default=None, sa_type=Text)
 '''
 
 
-def test_a_str_without_max_length_is_varchar_255_as_sqlmodel_makes_it(
+def test_a_str_without_max_length_is_varchar_255_and_a_text_stays_text(
     mysql_project: Baked, mysql_url: str
 ) -> None:
     (mysql_project.path / mysql_project.package / "models" / "notes.py").write_text(NOTES)
@@ -326,10 +328,11 @@ def test_a_str_without_max_length_is_varchar_255_as_sqlmodel_makes_it(
     mysql_project.alembic("upgrade", "head", DATABASE_URL=mysql_url)
     columns = mysql_rows(
         mysql_url,
-        "SELECT column_type FROM information_schema.columns "
-        "WHERE table_schema = DATABASE() AND table_name = 'notes' AND column_name = 'body'",
+        "SELECT column_name, column_type FROM information_schema.columns WHERE "
+        "table_schema = DATABASE() AND table_name = 'notes' AND column_name != 'id' "
+        "ORDER BY column_name",
     )
-    assert columns == [("varchar(255)",)]
+    assert columns == [("body", "varchar(255)"), ("summary", "text")]
     assert (
         "No new upgrade operations" in mysql_project.alembic("check", DATABASE_URL=mysql_url).stdout
     )

@@ -122,8 +122,10 @@ def compare_type(
     verdict: bool | None = database.compare_type(context, inspected_type, model)
     if verdict is not None or isinstance(model, sa.Enum):
         return verdict
-    if isinstance(model, sa.String) and model.length is None:
-        model = database.PLAIN_STRING or model
+    # A plain `str` (Text is a String without a length too, but a type of its own).
+    if isinstance(model, sa.String) and not isinstance(model, sa.Text):
+        if model.length is None:
+            model = database.PLAIN_STRING or model
     # Alembic skips a VARCHAR without a length: a plain `str` gaining or losing
     # max_length would go unnoticed.
     return length_changed(model, inspected_type)
