@@ -412,7 +412,7 @@ def explain_failure(
     if timeout_kind == "lock":
         limit = f"={limits.lock_timeout.text}" if limits else ""
         why = (
-            f"could not lock a table within MIGRATION_LOCK_TIMEOUT{limit}: another "
+            f"could not take a lock within MIGRATION_LOCK_TIMEOUT{limit}: another "
             "session holds it"
         )
         advice = "retry when that session ends, or raise MIGRATION_LOCK_TIMEOUT"
