@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from .helpers import (
+    ALEMBIC,
     SYSTEM_PATH,
     Baked,
     add_revision,
@@ -69,6 +70,35 @@ def test_sqlite_runs_started_together_queue_and_apply_each_revision_once(
     logs = upgrade_at_once(project, f"sqlite:///{database}", 4)
     assert logs.count("Running upgrade") == 4
     assert sqlite_rows(database, "SELECT version_num FROM alembic_version") == [("slow2",)]
+
+
+def test_a_sqlite_migration_waits_for_the_apps_write_up_to_the_lock_timeout(
+    project: Baked, tmp_path: Path
+) -> None:
+    database = tmp_path / "busy.db"
+    url = f"sqlite:///{database}"
+    app = sqlite3.connect(database, isolation_level=None)
+    app.execute("BEGIN IMMEDIATE")  # the app in the middle of a write
+    try:
+        refused = project.alembic(
+            "upgrade", "head", check=False, DATABASE_URL=url, MIGRATION_LOCK_TIMEOUT="1s"
+        )
+        assert "could not take a lock within MIGRATION_LOCK_TIMEOUT=1s" in failure_line(
+            refused, alone=True
+        )
+        assert "users" not in sqlite_tables(database)
+        # Given longer, the run waits for the write to end, then goes on.
+        command = [ALEMBIC, "-c", str(project.alembic_ini), "upgrade", "head"]
+        env = clean_env(DATABASE_URL=url, MIGRATION_LOCK_TIMEOUT="30s")
+        waiting = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+        time.sleep(1)
+        assert waiting.poll() is None
+    finally:
+        app.execute("ROLLBACK")
+        app.close()
+    _, errors = waiting.communicate(timeout=60)
+    assert waiting.returncode == 0, errors
+    assert "users" in sqlite_tables(database)
 
 
 @pytest.mark.postgres

@@ -123,9 +123,12 @@ def compare_type(
     if verdict is not None or isinstance(model, sa.Enum):
         return verdict
     # A plain `str` (Text is a String without a length too, but a type of its own).
-    if isinstance(model, sa.String) and not isinstance(model, sa.Text):
-        if model.length is None:
-            model = database.PLAIN_STRING or model
+    if (
+        isinstance(model, sa.String)
+        and not isinstance(model, sa.Text)
+        and model.length is None
+    ):
+        model = database.PLAIN_STRING or model
     # Alembic skips a VARCHAR without a length: a plain `str` gaining or losing
     # max_length would go unnoticed.
     return length_changed(model, inspected_type)

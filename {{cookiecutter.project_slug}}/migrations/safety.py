@@ -317,13 +317,16 @@ def guarded(
     in one line naming its revision step. `limits` None: the connection is a caller's,
     with the caller's own timeouts and transactions."""
     database = backend(connection.dialect.name)
-    database.check_connection(connection)
     # Our own engine makes DDL transactional where the database allows it.
     options = (
         {"transactional_ddl": True} if limits and database.TRANSACTIONAL_DDL else {}
     )
     with statements_by_step(connection) as ran:
         try:
+            # (Its first statement may wait for a lock: SQLite's BEGIN IMMEDIATE.)
+            checked = False
+            database.check_connection(connection)
+            checked = True
             yield options
         except DBAPIError as exc:
             step = failing_step(exc)
@@ -333,7 +336,8 @@ def guarded(
                     "comparing the models with the database failed (no revision ran, "
                     f"nothing was changed): {reason}"
                 ) from exc
-            rolled_back = context.get_context().impl.transactional_ddl
+            # Failing the check, nothing had run, and Alembic had no context yet.
+            rolled_back = not checked or context.get_context().impl.transactional_ddl
             kind = database.timeout_kind(exc)
             of_step = [sql for ran_in, sql in ran if step and ran_in == step]
             message = explain_failure(exc, step, of_step, limits, rolled_back, kind)

@@ -3,7 +3,10 @@
 - Real transactions for DDL. Python's sqlite3 module opens a transaction only before
   the first write and runs DDL outside any, so a failed migration could not be
   rolled back. SQLAlchemy's documented recipe fixes that: sqlite3 keeps its hands
-  off (isolation_level None) and SQLAlchemy emits BEGIN itself.
+  off (isolation_level None) and SQLAlchemy emits BEGIN itself. BEGIN IMMEDIATE:
+  each revision takes the write lock as it starts, waiting for the app's writes up
+  to MIGRATION_LOCK_TIMEOUT (a deferred BEGIN would fail at once on the first write
+  that meets another writer).
 - Foreign keys off: batch mode rebuilds a table by copying it and dropping the
   original, and with them on SQLite cascades that DROP into every child row.
 - One run at a time: a lock of the database file, so two runs do not both read the
@@ -55,7 +58,7 @@ def _begin(connection: Connection) -> None:
     # SQLAlchemy fires "begin" in AUTOCOMMIT mode too (an Alembic autocommit_block);
     # there each statement must commit on its own.
     if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def check_connection(connection: Connection) -> None:
@@ -75,9 +78,13 @@ def check_connection(connection: Connection) -> None:
 
 @contextmanager
 def one_run_at_a_time(
-    _connection: Connection, url: URL, _project: str, limits: MigrationLimits
+    connection: Connection, url: URL, _project: str, limits: MigrationLimits
 ) -> Iterator[None]:
     """Queue migration runs on the database file, as a server's lock would."""
+    # How long a statement waits for another connection's lock: the lock timeout.
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute(f"PRAGMA busy_timeout = {round(limits.lock_timeout.seconds * 1000)}")
+    cursor.close()
     database = url.database or ""
     in_memory = database in ("", ":memory:") or database.startswith("file:")
     if os.name != "posix" or in_memory:
@@ -111,9 +118,10 @@ def offline_statements(
     return [], []
 
 
-def timeout_kind(_exc: DBAPIError) -> str | None:
-    """SQLite has no lock or statement timeouts to report."""
-    return None
+def timeout_kind(exc: DBAPIError) -> str | None:
+    """A lock when SQLite's busy timeout ran out; it has no statement timeout."""
+    busy = getattr(exc.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+    return "lock" if busy else None
 
 
 def cannot_store(metadata: sa.MetaData) -> str | None:
