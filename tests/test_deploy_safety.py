@@ -3,6 +3,7 @@ deploys, bounded lock and statement waits, failures that leave nothing half-done
 offline SQL, worked examples, squawk lint and a backup that restores."""
 
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -22,6 +23,7 @@ from sqlalchemy import create_engine
 
 from .helpers import (
     ALEMBIC,
+    BIN,
     SYSTEM_PATH,
     Baked,
     add_revision,
@@ -579,6 +581,14 @@ def test_a_sqlite_backup_holds_what_the_running_app_committed(
     assert sqlite_rows(copy, "SELECT version_num FROM alembic_version") == [
         (project.initial_revision(),)
     ]
+    # docs/deploying.md's restore drill, as written, on that copy.
+    page = (project.path / "docs" / "deploying.md").read_text()
+    (drill,) = [b for b in re.findall(r"```bash\n(.*?)```", page, re.S) if "drill" in b]
+    drill = drill.replace("backups/<file>.db", str(copy))
+    drill = drill.replace("/tmp/restore_drill.db", str(tmp_path / "drill.db"))
+    ran = run(["bash", "-ec", drill], cwd=project.path, PATH=f"{BIN}:{SYSTEM_PATH}")
+    assert f"{project.initial_revision()} (head) (current)" in ran.stdout
+    assert not (tmp_path / "drill.db").exists() and copy.exists()
 
 
 def test_backups_started_in_the_same_second_each_keep_their_own_file(

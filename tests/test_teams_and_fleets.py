@@ -88,14 +88,19 @@ def test_parallel_revisions_conflict_in_git_and_rebase_into_one_line(
     assert refused.returncode != 0 and "run: make rebase-migration" in refused.stderr
 
     nowhere = f"sqlite:///{tmp_path / 'none.db'}"  # a database that ran neither
-    assert "Re-pointed" in make(project.path, "rebase-migration", DATABASE_URL=nowhere).stdout
+    rebased = make(project.path, "rebase-migration", DATABASE_URL=nowhere).stdout
     (head,) = heads(project)
     head_file = (project.path / "migrations" / "head.txt").read_text()
     assert "<<<<<<<" not in head_file and head_file.strip().endswith(head)
-    # The re-parented revision says so in its code and in its docstring.
-    texts = {revision_id(path): path.read_text() for path in project.versions}
-    (child,) = [text for text in texts.values() if down_revision(text) in texts]
-    assert f"Revises: {down_revision(child)}" in child
+    # The re-parented revision says so in its code, as Alembic writes it, and in its
+    # docstring; the output names the files to stage by their paths.
+    path = next(path for path in project.versions if revision_id(path) == head)
+    text = path.read_text()
+    assert down_revision(text) in {revision_id(p) for p in project.versions}
+    assert f"Revises: {down_revision(text)}" in text
+    staged = f"git add migrations/versions/{path.name} migrations/head.txt"
+    assert staged in rebased
+    run([str(BIN / "ruff"), "format", "--check", str(path)])
     git(project.path, "add", "-A")
     git(project.path, "commit", "-qm", "merge b")
     make(project.path, "check")
@@ -125,8 +130,28 @@ def test_rebase_refuses_a_revision_the_database_already_ran(
     assert "<<<<<<<" in (project.path / "migrations" / "head.txt").read_text()
 
     forced = make(project.path, "rebase-migration", "FORCE=1", DATABASE_URL=applied)
-    assert "Re-pointed" in forced.stdout
+    assert "now follows" in forced.stdout
     assert len(heads(project)) == 1
+
+
+def test_rebase_outside_a_merge_names_the_heads_onto_may_name(
+    two_branches: Baked, tmp_path: Path
+) -> None:
+    project = two_branches
+    url = f"sqlite:///{tmp_path / 'none.db'}"
+    # Branch b's revision copied in by hand: two heads, and no conflict to read sides from.
+    git(project.path, "checkout", "-q", "b", "--", "migrations/versions")
+    first, second = sorted(heads(project))
+    tested = make(project.path, "test", check=False)
+    assert tested.returncode != 0
+    assert "two heads" in tested.stdout and "make rebase-migration" in tested.stdout
+    refused = make(project.path, "rebase-migration", check=False, DATABASE_URL=url)
+    (line,) = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
+    assert f"run: make rebase-migration ONTO=<the other branch's head>, {first} or {second}" in line
+    make(project.path, "rebase-migration", f"ONTO={second}", DATABASE_URL=url)
+    assert heads(project) == [first]
+    again = make(project.path, "rebase-migration", check=False, DATABASE_URL=url)
+    assert f"error: the history has one head ({first}): nothing to rebase" in again.stderr
 
 
 def test_a_stale_head_file_fails_the_check_naming_the_fix(project: Baked) -> None:

@@ -147,8 +147,7 @@ def rebase(onto: str | None, force: bool) -> int:
         head_before = found.head_file.read_text() if found.head_file.exists() else None
         result = linear_rebase(found, onto=onto)
     except AlembicLinearError as exc:
-        print(f"error: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
-        return 1
+        return rebase_failed(exc, onto)
     script = found.load_script()
     moved = [
         revision.revision
@@ -169,16 +168,49 @@ def rebase(onto: str | None, force: bool) -> int:
             file=sys.stderr,
         )
         return 1
-    _rewrite_revises_line(result.path, result.theirs)
-    print(result.summary())
+    _rewrite_parent(result.path, result.theirs)
+    path = result.path.relative_to(PROJECT_ROOT)
+    was = result.previous_down_revision or "base"
+    print(
+        f"{path} now follows {result.theirs} (it followed {was}), and "
+        f"migrations/head.txt records {result.ours}.\n"
+        "That orders the two branches' migrations; if both touch the same tables, "
+        "read them together.\n"
+        f"Then: git add {path} migrations/head.txt"
+    )
     if applied is None:
         print("(no database reachable at DATABASE_URL: nothing was checked there)")
     return 0
 
 
-def _rewrite_revises_line(path: Path, down_revision: str) -> None:
-    """The docstring's "Revises:" line says what down_revision says."""
-    text = path.read_text()
+def rebase_failed(exc: Exception, onto: str | None) -> int:
+    """One line naming the fix: which heads ONTO may name, or that there is one."""
+    problem = str(exc).strip().splitlines()[0]
+    try:
+        found = project()
+        heads = found.heads(found.load_script())
+    except AlembicLinearError:
+        heads = ()
+    if len(heads) == 1:
+        problem = f"the history has one head ({heads[0]}): nothing to rebase"
+        problem += f"; if migrations/head.txt is stale, run: {FIX_STALE}"
+    elif len(heads) == 2 and onto is None:
+        # No merge or rebase in progress with a conflict in head.txt tells the sides.
+        problem = (
+            "which head is this branch's cannot be told outside a merge or rebase "
+            f"that conflicts on migrations/head.txt; run: {FIX_HEADS} "
+            "ONTO=<the other branch's head>, {} or {}".format(*sorted(heads))
+        )
+    print(f"error: {problem}", file=sys.stderr)
+    return 1
+
+
+def _rewrite_parent(path: Path, down_revision: str) -> None:
+    """down_revision in the double quotes Alembic writes (the library writes a repr),
+    and the docstring's "Revises:" line saying the same."""
+    text = re.sub(
+        r"^(down_revision\b.*= )'(\w+)'$", r'\1"\2"', path.read_text(), flags=re.M
+    )
     path.write_text(
         re.sub(r"^Revises:.*$", f"Revises: {down_revision}", text, count=1, flags=re.M)
     )
