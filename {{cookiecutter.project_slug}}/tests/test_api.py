@@ -273,7 +273,9 @@ def test_pages_of_users(api: TestClient) -> None:
     assert [u["email"] for u in first + rest] == emails
 
 
-def test_errors_never_show_sql_tracebacks_or_passwords(migrated_engine: Any) -> None:
+def test_errors_never_show_sql_tracebacks_or_passwords(
+    migrated_engine: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     app = create_app(tokens=())  # open on this machine: this test is about errors
 
     @app.get("/boom")
@@ -294,6 +296,9 @@ def test_errors_never_show_sql_tracebacks_or_passwords(migrated_engine: Any) -> 
         unavailable = client.get("/users")
         assert unavailable.status_code == 503
         assert "s3cr3t" not in unavailable.text and "SELECT" not in unavailable.text
+    # The log says why, in the driver's words: the server it could not reach.
+    (logged,) = [r for r in caplog.records if "unavailable" in r.getMessage()]
+    assert "127.0.0.1" in logged.getMessage() and "s3cr3t" not in caplog.text
 
 
 @pytest.mark.parametrize(

@@ -142,12 +142,21 @@ def _met_another_transaction(exc: Exception) -> bool:
 {%- endif %}
 
 
+def _driver_said(exc: Exception) -> str:
+    """The driver's error and its first line (the lines after it may quote the SQL
+    and its parameters): enough to tell a server down from a table missing."""
+    orig: BaseException = getattr(exc, "orig", None) or exc
+    while orig.__cause__ is not None:  # an async driver's adapter wraps the real one
+        orig = orig.__cause__
+    first = (str(orig).strip().splitlines() or [""])[0]
+    return f"{type(orig).__name__}: {first}"
+
+
 async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
-    cause = type(exc.__cause__ or exc).__name__
     if _met_another_transaction(exc):
-        log.warning("A transaction met another: %s", cause)
+        log.warning("A transaction met another: %s", _driver_said(exc))
         return _error(409, "the change met another made at once: send it again")
-    log.error("The database is unavailable: %s", cause)
+    log.error("The database is unavailable: %s", _driver_said(exc))
     response = _error(503, "the database is unavailable; retry later")
     response.headers["Retry-After"] = "5"
     return response
