@@ -150,6 +150,12 @@ def baked_postgresql(tmp_path_factory: pytest.TempPathFactory) -> Baked:
 
 
 @pytest.fixture(scope="session")
+def baked_without_docker(tmp_path_factory: pytest.TempPathFactory) -> Baked:
+    """A SQLite project baked with include_docker=n, shared read-only by tests."""
+    return shared_bake(tmp_path_factory, "no-docker", include_docker="n")
+
+
+@pytest.fixture(scope="session")
 def baked_mysql(tmp_path_factory: pytest.TempPathFactory) -> Baked:
     """A project baked for MySQL, shared read-only by tests."""
     return shared_bake(tmp_path_factory, "mysql", database="mysql")

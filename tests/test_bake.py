@@ -42,8 +42,22 @@ def answers(request: pytest.FixtureRequest) -> dict[str, str]:
     return request.param
 
 
+# Combinations other modules bake too: theirs is shared (made once per run).
+SHARED_BAKES = {
+    "database=sqlite": "baked_sqlite",
+    "database=postgresql": "baked_postgresql",
+    "database=sqlite-include_docker=n": "baked_without_docker",
+}
+
+
 @pytest.fixture(scope="session")
-def baked(answers: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Baked:
+def baked(
+    answers: dict[str, str],
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Baked:
+    if shared := SHARED_BAKES.get(combination_id(answers)):
+        return request.getfixturevalue(shared)
     return bake(tmp_path_factory.mktemp("combo"), **answers)
 
 

@@ -24,7 +24,6 @@ from .helpers import (
     SYSTEM_PATH,
     Baked,
     assert_project_works_in_its_venv,
-    bake,
     bake_alone,
     bake_command,
     doc_pages,
@@ -648,9 +647,9 @@ def test_compose_variables_are_documented_with_the_same_defaults(baked_sqlite: B
 
 
 def test_without_docker_the_container_files_and_their_docs_are_left_out(
-    baked_sqlite: Baked, tmp_path: Path
+    baked_sqlite: Baked, baked_without_docker: Baked
 ) -> None:
-    without = bake(tmp_path, include_docker="n")
+    without = baked_without_docker
     docker_files = {"Dockerfile", "compose.yaml", ".dockerignore"}
 
     def files(project: Baked) -> set[str]:
