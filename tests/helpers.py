@@ -484,7 +484,15 @@ class Server:
         if self.process.poll() is None:
             # make, uvicorn's reloader and its server share one process group.
             os.killpg(self.process.pid, signal.SIGTERM)
-        self.process.wait(timeout=30)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            # Stuck on its way out: each Python process of the group writes its
+            # threads' stacks to the log (PYTHONFAULTHANDLER), for the failure to show.
+            os.killpg(self.process.pid, signal.SIGABRT)
+            self.process.wait(timeout=10)
+            tail = self.log.read_text(errors="replace")[-8000:]
+            raise AssertionError(f"the server did not stop within 30 s:\n{tail}") from None
         return self.log.read_text(errors="replace")
 
 
@@ -495,7 +503,7 @@ def start_server(command: list[str], port: int, cwd: Path, log: Path, **env: str
         process = subprocess.Popen(
             command,
             cwd=cwd,
-            env=clean_env(**env),
+            env=clean_env(PYTHONFAULTHANDLER="1", **env),
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
