@@ -199,7 +199,7 @@ def test_a_model_set_migrates_on_both_backends(
 
 @pytest.mark.postgres
 def test_a_postgresql_only_set_works_there_and_is_refused_on_sqlite_in_one_line(
-    project: Baked, postgres_url: str, tmp_path: Path
+    project: Baked, postgres_url: str, second_postgres_url: str, tmp_path: Path
 ) -> None:
     models = install(project, "warehouse")
     sqlite_url = f"sqlite:///{tmp_path / 'models.db'}"
@@ -208,7 +208,19 @@ def test_a_postgresql_only_set_works_there_and_is_refused_on_sqlite_in_one_line(
         line = failure_line(result, alone=True)
         assert "column bins.labels is ARRAY" in line and "PostgreSQL" in line
 
+    # make initial-revision writes on scratch SQLite unless DRIFT_DATABASE_URL names
+    # an empty PostgreSQL database; the failure says so.
+    initial = ["make", "initial-revision", f"PYTHON={sys.executable}"]
+    failed = run(initial, cwd=project.path, check=False, DATABASE_URL=sqlite_url)
+    assert failed.returncode != 0 and "DRIFT_DATABASE_URL for make check" in failed.stdout
+    run(initial, cwd=project.path, DATABASE_URL=sqlite_url, DRIFT_DATABASE_URL=second_postgres_url)
+    (written,) = project.versions
+    assert "ARRAY" in written.read_text()
+    written.unlink()
+
     drive(project, "initial", postgres_url, postgres_url)
+    full = run(initial, cwd=project.path, check=False, DRIFT_DATABASE_URL=postgres_url)
+    assert "error: DRIFT_DATABASE_URL's database holds tables" in full.stderr
     evolve(models, POSTGRES_ONLY)
     drive(project, "evolve", postgres_url, postgres_url)
     (evolved,) = [path for path in project.versions if path.name.endswith("_evolve.py")]

@@ -56,9 +56,15 @@ from .settings import (
 log = logging.getLogger("alembic.env")
 # The server this project runs on, where what SQLite cannot run does run.
 {%- if cookiecutter.database == "mysql" %}
-SERVER = "MySQL (DATABASE_URL=mysql://...)"
+SERVER = (
+    "MySQL (DATABASE_URL=mysql://...; DRIFT_DATABASE_URL for make check and "
+    "make initial-revision, whose scratch database it names)"
+)
 {%- else %}
-SERVER = "PostgreSQL (DATABASE_URL=postgresql://...)"
+SERVER = (
+    "PostgreSQL (DATABASE_URL=postgresql://...; DRIFT_DATABASE_URL for make check and "
+    "make initial-revision, whose scratch database it names)"
+)
 {%- endif %}
 _POLL_SECONDS = 0.5
 # Commands that may compare the models with the database and so need the models.

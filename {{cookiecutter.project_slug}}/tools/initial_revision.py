@@ -7,8 +7,9 @@ DATABASE_URL is beyond the initial revision (a database the new file would leave
 the history), or cannot be reached to tell; a database at the initial revision is
 downgraded to base first. Like
 the first bake, it autogenerates against a scratch in-memory SQLite database, so the
-file does not depend on what your own database holds. On failure the old revision
-stays as it was.
+file does not depend on what your own database holds; DRIFT_DATABASE_URL, as for make
+check, names an empty database of your server's kind instead (models with types SQLite
+lacks need one). On failure the old revision stays as it was.
 """
 
 from __future__ import annotations
@@ -22,7 +23,11 @@ from pathlib import Path
 from alembic.config import Config
 from alembic.config import main as alembic
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import inspect
 
+from migrations.safety import connected
+from migrations.settings import SettingError, database_url
 from tools.migration_head import database_heads
 
 ALEMBIC_INI = Path(__file__).resolve().parent.parent / "alembic.ini"
@@ -53,8 +58,29 @@ def cli(*args: str) -> bool:
     return True
 
 
+def scratch() -> str:
+    """The database autogenerate compares with: empty, so the file holds every table.
+    Refused in one line (SettingError) when DRIFT_DATABASE_URL's holds tables."""
+    if not os.environ.get("DRIFT_DATABASE_URL"):
+        return "sqlite://"
+    # Its own password, if any, is in the URL: .env's DATABASE_PASSWORD is your
+    # database's.
+    environ = {**os.environ, "DATABASE_PASSWORD": ""}
+    url = database_url(environ, name="DRIFT_DATABASE_URL")
+    if connected(url, lambda connection: inspect(connection).get_table_names()):
+        raise SettingError(
+            "DRIFT_DATABASE_URL's database holds tables: give an empty one"
+        )
+    return url.render_as_string(hide_password=False)
+
+
 def main() -> int:
     script = ScriptDirectory.from_config(Config(str(ALEMBIC_INI)))
+    try:
+        scratch_url = scratch()
+    except (SettingError, CommandError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     heads = database_heads()
     if problem := refusal(script, heads):
         print(f"error: {problem}", file=sys.stderr)
@@ -78,10 +104,9 @@ def main() -> int:
     old = [Path(revision.path) for revision in script.walk_revisions()]
     with tempfile.TemporaryDirectory() as aside:
         kept = [Path(shutil.move(path, Path(aside) / path.name)) for path in old]
-        # A scratch database, where autogenerate sees no tables; the password and
-        # migration route .env gives belong to your database.
+        # The password and migration route .env gives belong to your database.
         os.environ.update(
-            DATABASE_URL="sqlite://", DATABASE_PASSWORD="", MIGRATION_DATABASE_URL=""
+            DATABASE_URL=scratch_url, DATABASE_PASSWORD="", MIGRATION_DATABASE_URL=""
         )
         if cli("revision", "--autogenerate", "-m", "initial schema"):
             return 0
