@@ -185,6 +185,9 @@ def test_a_dropped_column_is_marked_in_the_revision_and_on_the_console(project: 
     (new,) = [path for path in project.versions if "drop_name" in path.name]
     assert "# DATA LOSS: drops column users.name" in new.read_text()
     assert "DATA LOSS: drops column users.name" in result.stderr
+    # NOT NULL without a server default: the new release's inserts would fail while
+    # the drop waits for a rolling deploy's contract step.
+    assert "make it nullable in an expand revision first" in result.stderr
     project.alembic("upgrade", "head")
     project.alembic("check")
 
@@ -198,6 +201,8 @@ def test_a_not_null_column_without_a_server_default_is_flagged(project: Baked) -
     text = new.read_text()
     assert f"# {note}" in text and "# (see docs/data-migrations.md)" in text
     assert note in result.stderr
+    # That addition is what makes the revision a contract: nothing to move elsewhere.
+    assert 'phase = "contract"' in text and "also adds" not in text
 
 
 def test_a_model_module_that_fails_to_import_is_one_line(project: Baked) -> None:

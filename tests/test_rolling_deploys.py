@@ -213,6 +213,7 @@ def test_a_rolling_deploy_keeps_the_old_release_serving_until_the_contract(
     # squawk passes what autogenerate wrote, once the reviewer accepts the drop itself
     # (docs/deploying.md, "Linting revisions").
     assert "DATA LOSS: drops column users.nickname" in contract.read_text()
+    assert "make it nullable" not in contract.read_text()  # it is nullable already
     contract.write_text(contract.read_text() + "# squawk-ignore: ban-drop-column\n")
     make(new.path, "lint-migrations")
 

@@ -161,12 +161,15 @@ def review_revision(
 def _flag_additions(operations: list[ops.MigrateOperation]) -> None:
     """A contract revision runs after the new release has started (a rolling deploy):
     tables and columns it adds would be missing while that release serves."""
+    # (A column that makes the revision a contract itself, NOT NULL without a
+    # server default, has a note of its own: moving it would change nothing.)
     added = [
         operation.table_name
         if isinstance(operation, ops.CreateTableOp)
         else f"{operation.table_name}.{operation.column.name}"
         for _container, _index, operation in _in_order(operations)
-        if isinstance(operation, ops.CreateTableOp | ops.AddColumnOp)
+        if isinstance(operation, ops.CreateTableOp)
+        or (isinstance(operation, ops.AddColumnOp) and not _fails_on_rows(operation))
     ]
     if added:
         text = (
@@ -224,6 +227,13 @@ def _annotate(operations: list[ops.MigrateOperation]) -> None:
         elif isinstance(operation, ops.DropColumnOp):
             where = f"{operation.table_name}.{operation.column_name}"
             text, hint = f"DATA LOSS: drops column {where}", rename
+            column = operation.to_column()
+            if column.nullable is False and column.server_default is None:
+                # The new release inserts rows without it before this revision runs.
+                hint += (
+                    "; in a rolling deploy, make it nullable in an expand revision "
+                    "first (docs/deploying.md)"
+                )
         elif isinstance(operation, ops.AddColumnOp) and _fails_on_rows(operation):
             where = f"{operation.table_name}.{operation.column.name}"
             text = f"NOT NULL without a server default: adding {where} fails on rows"
