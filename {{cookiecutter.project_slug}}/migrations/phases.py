@@ -10,7 +10,12 @@ and `make check` refuses a revision marked expand that does contract work, unles
 
 Each applied revision is recorded, with its phase and the revision before it, in the
 table alembic_phases, so a release that does not know a newer revision can still tell
-whether it may serve (a readiness probe walks that chain back to its own head).
+whether it may serve: a readiness probe walks that chain back to its own head
+{% if cookiecutter.include_api == "y" -%}
+(the API's does).
+{%- else -%}
+(a probe of yours: nothing in this project reads the table).
+{%- endif %}
 """
 
 from __future__ import annotations

@@ -146,8 +146,8 @@ def database_url(
         return URL.create("sqlite", database=str(DEFAULT_SQLITE_FILE))
 {%- endif %}
     url = parse_database_url(raw, source)
-    # The password on its own, as it is (no percent-encoding): what a secret store or
-    # docker compose hands over, whatever characters it holds but NUL.
+    # The password on its own, as it is (no percent-encoding): what a secret store
+    # hands over, whatever characters it holds but NUL.
     password, where = setting("DATABASE_PASSWORD", environ, env_file, strip=False)
     if "\x00" in password:
         raise DatabaseURLError(f"{where} holds a NUL character, which no driver takes")

@@ -35,7 +35,7 @@ try:
     from alembic_linear_migrations import head as linear_head
     from alembic_linear_migrations.config import Project, discover
     from alembic_linear_migrations.rebase import rebase as linear_rebase
-except ImportError:  # a deploy image has no dev tools; a new revision still works
+except ImportError:  # a deploy has no dev tools; a new revision still works
     linear = None  # type: ignore[assignment]
 
 

@@ -161,7 +161,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # sqlite3 stops managing them and BEGIN comes from _sqlite_begin.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    # Concurrent requests: a writer waits for the write lock instead of failing, and
+    # Concurrent work: a writer waits for the write lock instead of failing, and
     # with the WAL journal (the file stays in WAL mode; -wal and -shm files beside it)
     # readers and the writer never wait for each other.
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")

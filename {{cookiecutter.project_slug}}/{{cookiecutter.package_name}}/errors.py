@@ -1,6 +1,6 @@
-"""What the service's operations raise when a request cannot be carried out.
+"""What the service's operations raise when what they are asked cannot be done.
 
-Apart from crud.py (an example, deleted with the example models), so your own
+Apart from crud.py (an example, deleted with the example models): your own
 operations raise the same two{% if cookiecutter.include_api == "y" %}, and the API answers them with 404 and 409 alike{% endif %}.
 """
 

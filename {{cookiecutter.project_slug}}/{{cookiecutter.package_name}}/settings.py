@@ -71,8 +71,8 @@ class Settings(BaseSettings):
     database_url: SecretStr = Field(
         default=SecretStr(""), validation_alias="DATABASE_URL"
     )
-    # On its own, as it is (no percent-encoding): what a secret store or docker
-    # compose hands over. Used instead of the password in DATABASE_URL.
+    # On its own, as it is (no percent-encoding): what a secret store hands over.
+    # Used instead of the password in DATABASE_URL.
     database_password: SecretStr = Field(
         default=SecretStr(""), validation_alias="DATABASE_PASSWORD"
     )
