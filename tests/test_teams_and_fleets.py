@@ -163,6 +163,8 @@ def test_a_stale_head_file_fails_the_check_naming_the_fix(project: Baked) -> Non
     assert "records 0000aaaa" in line and "run: make migration-head" in line
     make(project.path, "migration-head")
     make(project.path, "check")
+    # Where a conflict shows, the file names the command that checks the database.
+    assert "# Resolve with:  make rebase-migration\n" in head_file.read_text()
 
 
 def test_template_commands_without_cruft_json_say_how_to_link_in_one_line(

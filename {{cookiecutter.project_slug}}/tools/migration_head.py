@@ -49,11 +49,23 @@ def update() -> int:
         print("alembic-linear-migrations is not installed: head.txt not updated")
         return 0
     try:
-        if linear.update(project()):
+        found = project()
+        if record(found, linear.single_head(found, found.load_script())):
             print("migrations/head.txt now records the new head")
     except AlembicLinearError as exc:
         return fail(exc)
     return 0
+
+
+def record(found: Project, revision: str) -> bool:
+    """Write head.txt as the library does, but with a header naming this project's
+    command (the library's rebase skips the database check). True if it changed."""
+    content = linear_head.render(revision).replace("alembic-linear rebase", FIX_HEADS)
+    path = found.head_file
+    if path.exists() and path.read_text() == content:
+        return False
+    path.write_text(content)
+    return True
 
 
 def check() -> int:
@@ -169,6 +181,7 @@ def rebase(onto: str | None, force: bool) -> int:
         )
         return 1
     _rewrite_parent(result.path, result.theirs)
+    record(found, result.ours)
     path = result.path.relative_to(PROJECT_ROOT)
     was = result.previous_down_revision or "base"
     print(
