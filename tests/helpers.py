@@ -282,7 +282,13 @@ def bake_command(output_dir: Path, *flags: str, **context: str) -> list[str]:
 
 def bake(output_dir: Path, **context: str) -> Baked:
     """Bake the template with the real cookiecutter CLI and return the project."""
-    run(bake_command(output_dir, **context))
+    # Online, uv lock asks the index about every package again even when its cache
+    # holds them all: about 2 s of waiting a bake, for the same uv.lock. Offline first,
+    # then, where the cache lacks a package (the hook then writes no lock), online.
+    result = run(bake_command(output_dir, **context), UV_OFFLINE="1")
+    if "uv.lock was not written" in result.stderr:
+        shutil.rmtree(baked_in(output_dir).path)
+        run(bake_command(output_dir, **context))
     return baked_in(output_dir)
 
 
