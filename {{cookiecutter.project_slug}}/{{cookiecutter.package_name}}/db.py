@@ -1,5 +1,7 @@
 {%- if cookiecutter.stack == "async" -%}
-"""The application's engine: `AsyncSession(get_engine())` (migrations open their own).
+"""The application's engine: `AsyncSession(get_engine(), expire_on_commit=False)`
+(migrations open their own; without that option, reading a row after a commit is I/O
+an AsyncSession refuses outside an await).
 
 Work that reads and then writes takes `AsyncSession(writing(get_engine()))`: on SQLite
 its transaction then holds the database's one write lock from its start, so no other

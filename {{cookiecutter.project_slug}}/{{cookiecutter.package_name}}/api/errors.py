@@ -156,7 +156,9 @@ async def _database_unavailable(_request: Request, exc: Exception) -> JSONRespon
     if _met_another_transaction(exc):
         log.warning("A transaction met another: %s", _driver_said(exc))
         return _error(409, "the change met another made at once: send it again")
-    log.error("The database is unavailable: %s", _driver_said(exc))
+    # Down, or its schema behind this code (/health/ready says which): the driver's
+    # words tell them apart.
+    log.error("The database failed: %s", _driver_said(exc))
     response = _error(503, "the database is unavailable; retry later")
     response.headers["Retry-After"] = "5"
     return response
