@@ -488,8 +488,11 @@ class Server:
 
     def stop(self) -> str:
         if self.process.poll() is None:
-            # make, uvicorn's reloader and its server share one process group.
-            os.killpg(self.process.pid, signal.SIGTERM)
+            # make, uvicorn's reloader and its server share one process group: Ctrl+C
+            # reaches each once. SIGTERM would reach the reloader twice (make passes it
+            # on to its children), and a second signal can deadlock the reloader in its
+            # signal handler (seen: the server gone, the reloader waiting on a lock).
+            os.killpg(self.process.pid, signal.SIGINT)
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
