@@ -4,6 +4,8 @@ PostgreSQL): clean drift checks and round trips, text and times that come back a
 went in, one run at a time across replicas, bounded waits, honest partial failures,
 one-line refusals, and a backup that restores."""
 
+import os
+import re
 import subprocess
 import sys
 import time
@@ -541,3 +543,26 @@ def test_the_api_on_mysql_serves_the_readme_session_and_fuzzes_clean(
         raise
     # Every check schemathesis has, on MySQL: its errors map to the documented codes too.
     assert_fuzzes_clean(server, token)
+
+
+def test_the_readmes_database_commands_run_as_written(baked_mysql: Baked, mysql_admin: str) -> None:
+    # The README's command for the app's and the tests' databases and the app's user,
+    # then docs/testing.md's (after it: it must not fail on what exists), as written
+    # but for names of this test's own.
+    readme = (baked_mysql.path / "README.md").read_text()
+    block = readme.split("Get one either way:", 1)[1].split("```bash\n", 1)[1]
+    commands = block.split("```", 1)[0]
+    commands = commands[commands.index("mysql -u root") :]
+    testing = (baked_mysql.path / "docs" / "testing.md").read_text()
+    (once,) = [line for line in testing.splitlines() if line.startswith("mysql -u root")]
+    database, user = f"readme_{os.getpid()}", f"readme_app_{os.getpid()}"
+    script = (commands + once).replace(baked_mysql.package, database)
+    run(["bash", "-ec", re.sub(r"\bapp\b", user, script)])
+    try:
+        for name in (database, f"{database}_test"):
+            url = f"mysql://{user}:change-me@127.0.0.1:3306/{name}"
+            mysql_rows(url, "CREATE TABLE t (id INT PRIMARY KEY)")  # the app's rights
+    finally:
+        for name in (database, f"{database}_test"):
+            mysql_rows(mysql_admin, f"DROP DATABASE IF EXISTS `{name}`")
+        mysql_rows(mysql_admin, f"DROP USER IF EXISTS `{user}`")
