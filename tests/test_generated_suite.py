@@ -155,6 +155,23 @@ def test_a_broken_example_test_module_never_stops_the_migration_tests(project: B
     assert re.search(r"\b[1-9]\d* passed, 1 error in", result.stdout), result.stdout
 
 
+def test_a_model_module_that_fails_to_import_is_named_in_one_line(project: Baked) -> None:
+    # Its table registered before the failing line: a second import would only say
+    # the table is already defined, hiding the cause.
+    (project.path / project.package / "models" / "reviews.py").write_text(
+        "from sqlmodel import Field, SQLModel\n\n\n"
+        "class Review(SQLModel, table=True):\n"
+        '    __tablename__ = "reviews"\n\n'
+        "    id: int | None = Field(default=None, primary_key=True)\n\n\n"
+        "import a_module_that_is_not_installed  # noqa: E402, F401\n"
+    )
+    result = run_suite(project, check=False)
+    assert result.returncode != 0
+    assert "importing the models failed: ModuleNotFoundError" in result.stdout
+    assert "a_module_that_is_not_installed" in result.stdout
+    assert "already defined" not in result.stdout and "Traceback" not in result.stdout
+
+
 def test_a_naive_datetime_default_is_named_by_the_suite(project: Baked) -> None:
     # datetime.utcnow: what many public model sets use, and what sqlmodel refuses.
     (project.path / project.package / "models" / "audit.py").write_text(

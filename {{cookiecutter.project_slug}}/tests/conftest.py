@@ -107,14 +107,28 @@ def make_alembic_config(connection: Connection | {{ "AsyncEngine" if aio else "E
     return config
 
 
-@pytest.fixture(scope="session")
-def models_fit_the_database(database_url: URL) -> None:
-    """Stop at once when the models cannot be created on the test database: types
-    or server defaults only PostgreSQL has, on SQLite."""
+def import_models() -> str | None:
+    """Import the models before any test module does; why that failed, if it did.
+    Imported again, a module that failed halfway says only that its tables are
+    already defined."""
     try:
         import {{ cookiecutter.package_name }}.models  # noqa: F401
-    except Exception:
-        return  # the tests that import the models report it, and only they fail
+    except Exception as exc:
+        from migrations.autogenerate import where
+
+        return f"importing the models failed: {where(exc)}"
+    return None
+
+
+MODELS_FAILED = import_models()
+
+
+@pytest.fixture(scope="session")
+def models_fit_the_database(database_url: URL) -> None:
+    """Stop at once when the models cannot be imported, or cannot be created on the
+    test database: types or server defaults only PostgreSQL has, on SQLite."""
+    if MODELS_FAILED:
+        stop(MODELS_FAILED)  # every test needs the database the models describe
     from sqlmodel import SQLModel
 
     from migrations.autogenerate import cannot_store
