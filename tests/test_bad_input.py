@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import SYSTEM_PATH, Baked, bake, bake_command, run
+from .helpers import SYSTEM_PATH, Baked, bake, bake_command, run, sqlite_rows
 
 BAD_INPUTS = {
     "slug": ({"project_slug": "my service"}, "project_slug 'my service'"),
@@ -206,3 +206,34 @@ def test_initial_revision_refuses_when_the_database_cannot_be_checked(project: B
     assert line.startswith("error: the database of DATABASE_URL cannot be reached")
     assert "DATABASE_URL=sqlite://" in line
     assert project.versions == [before] and before.read_text() == text
+
+
+def test_initial_revision_that_cannot_be_written_leaves_the_database_alone(
+    project: Baked, tmp_path: Path
+) -> None:
+    # A server default SQLite cannot compute: the new file cannot be written on the
+    # scratch database, so the database at the old initial revision keeps its rows.
+    database = tmp_path / "app.db"
+    url = f"sqlite:///{database}"
+    project.alembic("upgrade", "head", DATABASE_URL=url)
+    sqlite_rows(database, "INSERT INTO users (email, name) VALUES ('ada@example.com', 'Ada')")
+    (before,) = project.versions
+    text, head = before.read_text(), (project.path / "migrations" / "head.txt").read_text()
+    project.add_field(
+        "UserBase",
+        'token: str = Field(sa_column_kwargs={"server_default": text("gen_random_uuid()")})',
+    )
+    models = project.path / project.package / "models" / "examples.py"
+    models.write_text("from sqlalchemy import text\n" + models.read_text())
+    result = run(
+        ["make", "initial-revision", f"PYTHON={sys.executable}"],
+        check=False,
+        cwd=project.path,
+        DATABASE_URL=url,
+    )
+    assert result.returncode != 0
+    assert "error: the initial revision was kept as it was" in result.stderr
+    assert "downgrading" not in result.stdout
+    assert project.versions == [before] and before.read_text() == text
+    assert (project.path / "migrations" / "head.txt").read_text() == head
+    assert sqlite_rows(database, "SELECT email FROM users") == [("ada@example.com",)]

@@ -4,12 +4,13 @@ For a project that has never been deployed: the examples' first revision gives w
 one that creates your tables, as if the project had started with them. It refuses
 when the history already has more than one revision, or when the database of
 DATABASE_URL is beyond the initial revision (a database the new file would leave off
-the history), or cannot be reached to tell; a database at the initial revision is
-downgraded to base first. Like
-the first bake, it autogenerates against a scratch in-memory SQLite database, so the
-file does not depend on what your own database holds; DRIFT_DATABASE_URL, as for make
-check, names an empty database of your server's kind instead (models with types SQLite
-lacks need one). On failure the old revision stays as it was.
+the history), or cannot be reached to tell. Like the first bake, it autogenerates
+against a scratch in-memory SQLite database, so the file does not depend on what your
+own database holds; DRIFT_DATABASE_URL, as for make check, names an empty database of
+your server's kind instead (models with types SQLite lacks need one). Once the new
+file is written, a database at the initial revision is downgraded to base. On any
+failure the old revision stays as it was, and so does the database if the new file
+could not be written.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic.config import Config
@@ -31,6 +34,7 @@ from migrations.settings import SettingError, database_url
 from tools.migration_head import database_heads
 
 ALEMBIC_INI = Path(__file__).resolve().parent.parent / "alembic.ini"
+HEAD_FILE = ALEMBIC_INI.parent / "migrations" / "head.txt"
 ORDINARY = 'write an ordinary revision instead: make revision m="..."'
 
 
@@ -94,26 +98,51 @@ def main() -> int:
             file=sys.stderr,
         )
         return 1
-    if heads:
-        print(
-            "DATABASE_URL's database is at the initial revision: downgrading to "
-            "base first (its tables go, with their rows)"
-        )
-        if not cli("downgrade", "base"):
-            return 1
     old = [Path(revision.path) for revision in script.walk_revisions()]
-    with tempfile.TemporaryDirectory() as aside:
-        kept = [Path(shutil.move(path, Path(aside) / path.name)) for path in old]
-        # The password and migration route .env gives belong to your database.
-        os.environ.update(
-            DATABASE_URL=scratch_url, DATABASE_PASSWORD="", MIGRATION_DATABASE_URL=""
-        )
-        if cli("revision", "--autogenerate", "-m", "initial schema"):
-            return 0
+    versions = Path(script.versions)
+    head_text = HEAD_FILE.read_text() if HEAD_FILE.exists() else None
+    with tempfile.TemporaryDirectory() as folder:
+        aside = Path(folder)
+        kept = [Path(shutil.move(path, aside / path.name)) for path in old]
+        # Written first, so a model the scratch database refuses changes nothing.
+        with scratch_environment(scratch_url):
+            written = cli("revision", "--autogenerate", "-m", "initial schema")
+        new = [Path(shutil.move(path, aside)) for path in versions.glob("*.py")]
         for path, original in zip(kept, old, strict=True):
-            shutil.move(path, original)  # nothing lost: the old revision is back
-    print("error: the initial revision was kept as it was", file=sys.stderr)
-    return 1
+            shutil.move(path, original)  # the old revision back, to downgrade with
+        if written and heads:
+            print(
+                "DATABASE_URL's database is at the initial revision: downgrading it to "
+                "base (its tables go, with their rows)"
+            )
+            written = cli("downgrade", "base")
+        if not written:
+            if head_text is not None:
+                HEAD_FILE.write_text(head_text)  # as the old revision left it
+            print("error: the initial revision was kept as it was", file=sys.stderr)
+            return 1
+        for path in old:
+            path.unlink()
+        for path in new:
+            shutil.move(path, versions / path.name)
+    return 0
+
+
+@contextmanager
+def scratch_environment(url: str) -> Iterator[None]:
+    """DATABASE_URL naming `url`, without the password and migration route .env gives
+    (they belong to your database), for as long as the block runs."""
+    names = ("DATABASE_URL", "DATABASE_PASSWORD", "MIGRATION_DATABASE_URL")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update(DATABASE_URL=url, DATABASE_PASSWORD="", MIGRATION_DATABASE_URL="")
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 if __name__ == "__main__":
