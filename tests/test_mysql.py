@@ -546,15 +546,15 @@ def test_the_api_on_mysql_serves_the_readme_session_and_fuzzes_clean(
 
 
 def test_the_readmes_database_commands_run_as_written(baked_mysql: Baked, mysql_admin: str) -> None:
-    # The README's command for the app's and the tests' databases and the app's user,
-    # then docs/testing.md's (after it: it must not fail on what exists), as written
+    # The README's command for the app's database and user (and the user's rights on
+    # the tests' database), then docs/testing.md's, which creates that one: as written
     # but for names of this test's own.
     readme = (baked_mysql.path / "README.md").read_text()
     block = readme.split("Get one either way:", 1)[1].split("```bash\n", 1)[1]
     commands = block.split("```", 1)[0]
     commands = commands[commands.index("mysql -u root") :]
     testing = (baked_mysql.path / "docs" / "testing.md").read_text()
-    (once,) = [line for line in testing.splitlines() if line.startswith("mysql -u root")]
+    (once,) = [line for line in testing.splitlines() if line.startswith("mysql -e")]
     database, user = f"readme_{os.getpid()}", f"readme_app_{os.getpid()}"
     script = (commands + once).replace(baked_mysql.package, database)
     run(["bash", "-ec", re.sub(r"\bapp\b", user, script)])
