@@ -152,6 +152,13 @@ def _compare_defaults_as_text(
     from .autogenerate import default_text, normalize_default, unwrap
 
     conn_default, model_default = conn_col.server_default, metadata_col.server_default
+    identities = (sa.Identity, sa.Sequence)
+    if isinstance(conn_default, identities) != isinstance(model_default, identities):
+        # An identity on one side, a default or none on the other: a change, which
+        # Alembic's identity comparison asserts cannot happen (a key becoming a UUID).
+        alter_column_op.existing_server_default = conn_default
+        alter_column_op.modify_server_default = model_default
+        return PriorityDispatchResult.STOP
     if not (
         isinstance(conn_default, DefaultClause)
         and isinstance(model_default, DefaultClause)
