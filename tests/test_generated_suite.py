@@ -60,21 +60,48 @@ def test_a_model_change_without_its_migration_stops_the_run_short(project: Baked
     assert len(output.splitlines()) < 30, output
 
 
+@pytest.mark.parametrize("where", ["environment", ".env"])
 def test_an_unreachable_test_database_is_one_line_without_its_password(
-    baked_sqlite: Baked,
+    where: str, project: Baked
 ) -> None:
+    # As .env.example offers: TEST_DATABASE_URL in .env counts as in the environment.
     secret = "s3cr3t-Pa55"
     url = f"postgresql://app:{secret}@127.0.0.1:1/app_test"
-    result = run_suite(baked_sqlite, check=False, TEST_DATABASE_URL=url)
+    if where == ".env":
+        (project.path / ".env").write_text(f"TEST_DATABASE_URL={url}\n")
+        result = run_suite(project, check=False)
+    else:
+        result = run_suite(project, check=False, TEST_DATABASE_URL=url)
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert secret not in output
     (line,) = [line for line in output.splitlines() if "cannot be used" in line]
     assert "TEST_DATABASE_URL" in line and "***" in line
+    assert (".env" in line) == (where == ".env")  # where the URL came from
     assert "the user and password are right" in line  # refused logins end here too
     # make's lines and pytest's header, then that line: no traceback, no driver dump.
     assert "Traceback" not in output and "psycopg2.connect" not in output, output
     assert len(output.splitlines()) < 20, output
+
+
+@pytest.mark.parametrize("same", ["sqlite:///app.db", "postgresql://me:x@db/app"])
+def test_tests_refuse_the_apps_own_database_and_leave_it_as_it_was(
+    same: str, project: Baked
+) -> None:
+    # The tests drop every table in their database: DATABASE_URL's (in .env, where a
+    # copied line is easily left) is refused before anything connects to it.
+    (project.path / ".env").write_text(f"DATABASE_URL={same}\nTEST_DATABASE_URL={same}\n")
+    app_db = project.path / "app.db"
+    if same.startswith("sqlite"):
+        project.alembic("upgrade", "head", DATABASE_URL=same)
+        before = app_db.read_bytes()
+    result = run_suite(project, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    (line,) = [line for line in output.splitlines() if "names DATABASE_URL's database" in line]
+    assert "a database of their own" in line and "x@" not in output, output
+    if same.startswith("sqlite"):
+        assert app_db.read_bytes() == before
 
 
 @pytest.mark.parametrize("broken", ["folder", "unclosed-quote"])

@@ -1,22 +1,15 @@
 """Fixtures: a throwaway database, migrated by Alembic itself (never `create_all`).
 
-Tests use TEST_DATABASE_URL when it is set and a temporary SQLite file otherwise; they
-never read DATABASE_URL, so a developer's database is safe. Every table in the
-TEST_DATABASE_URL database is dropped by these tests: point it at a database of its own.
+Tests use TEST_DATABASE_URL (from the environment, else .env) when it is set and a
+temporary SQLite file otherwise; they never use DATABASE_URL, so a developer's database
+is safe. Every table in the TEST_DATABASE_URL database is dropped by these tests: point
+it at a database of its own (DATABASE_URL's own is refused).
 """
 {%- set aio = cookiecutter.stack == "async" %}
 {%- set api = cookiecutter.include_api == "y" %}
+{%- set abc = (["AsyncIterator"] if aio else []) + (["Callable"] if api else []) %}
 
-import os
-{%- if aio and api %}
-from collections.abc import AsyncIterator, Callable, Iterator
-{%- elif aio %}
-from collections.abc import AsyncIterator, Iterator
-{%- elif api %}
-from collections.abc import Callable, Iterator
-{%- else %}
-from collections.abc import Iterator
-{%- endif %}
+from collections.abc import {{ (abc + ["Iterator"]) | join(", ") }}
 from pathlib import Path
 
 import pytest
@@ -53,6 +46,7 @@ from {{ cookiecutter.package_name }}.db import create_db_engine
 
 from migrations.safety import connected
 from migrations.settings import SettingError, parse_database_url, setting
+from migrations.settings import database_url as app_database_url
 
 # pytest-alembic's fixtures, without its test collector (see pyproject.toml).
 pytest_plugins = ["pytest_alembic.plugin.fixtures"]
@@ -79,23 +73,38 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> URL:
     """TEST_DATABASE_URL, or a SQLite file that lives as long as the session."""
-    raw = os.environ.get("TEST_DATABASE_URL", "").strip()
+    raw, source = setting("TEST_DATABASE_URL")  # .env was checked at the start
     if not raw:
         folder = tmp_path_factory.mktemp("db")
         return URL.create("{{ "sqlite+aiosqlite" if aio else "sqlite" }}", database=str(folder / "test.db"))
     try:
-        url = parse_database_url(raw, "TEST_DATABASE_URL")
+        url = parse_database_url(raw, source)
+        if is_the_apps_database(url):
+            stop(
+                f"{source} names DATABASE_URL's database, whose tables the tests would "
+                "drop: give the tests a database of their own"
+            )
         connected(url, lambda _connection: None)
     except SettingError as exc:
         stop(str(exc))
     except CommandError as exc:  # the message names the server, never its password
         stop(
-            f"TEST_DATABASE_URL cannot be used ({exc}). Check that the server runs, "
+            f"{source} cannot be used ({exc}). Check that the server runs, "
             "that the database exists and that the user and password are right "
             "(this URL's own: DATABASE_PASSWORD is not used here), or unset "
             "TEST_DATABASE_URL to test on SQLite."
         )
     return url
+
+
+def is_the_apps_database(url: URL) -> bool:
+    """Whether `url` names DATABASE_URL's database (drivers and passwords aside)."""
+    try:
+        app = app_database_url()
+    except SettingError:  # no usable DATABASE_URL: no database of the app's to empty
+        return False
+    where = [(u.get_backend_name(), u.host, u.port, u.database) for u in (url, app)]
+    return where[0] == where[1]
 
 
 def make_alembic_config(connection: Connection | {{ "AsyncEngine" if aio else "Engine" }} | None = None) -> Config:
