@@ -168,6 +168,9 @@ def run_batches(
         ).rowcount
         if commit:
             connection.commit()
+        if commit or isolation == "AUTOCOMMIT":  # for a failure's message (safety.py)
+            info = connection.info
+            info["committed_batches"] = info.get("committed_batches", 0) + 1
         after = column > last
         report.done += max(written, 0)  # -1: the driver cannot tell
         report.batches += 1

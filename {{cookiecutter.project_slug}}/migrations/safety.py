@@ -346,7 +346,11 @@ def guarded(
             rolled_back = not checked or context.get_context().impl.transactional_ddl
             kind = database.timeout_kind(exc)
             of_step = [sql for ran_in, sql in ran if step and ran_in == step]
-            message = explain_failure(exc, step, of_step, limits, rolled_back, kind)
+            # backfill.py counts the batches it committed on this connection.
+            backfilled = bool(connection.info.get("committed_batches"))
+            message = explain_failure(
+                exc, step, of_step, limits, rolled_back, kind, backfilled
+            )
             raise CommandError(message) from exc
         except CompileError as exc:
             # Mostly a revision written for the server (ARRAY, JSONB...) run on SQLite.
@@ -413,6 +417,7 @@ def explain_failure(
     limits: MigrationLimits | None,
     rolled_back: bool,
     timeout_kind: str | None,
+    backfilled: bool = False,
 ) -> str:
     """One line: which step failed, why, and what (of the statements it `ran`) was
     left behind."""
@@ -439,13 +444,14 @@ def explain_failure(
             else "no revision ran it: check what the database user may do there"
         )
     applied = [] if rolled_back else applied_statements(ran)
+    batches = "batches a backfill committed"
     if applied:
         # alembic_version still names the revision before, so a rerun would repeat
         # those statements and fail on them.
         done = " | ".join(_short(sql, 60) for sql in applied)
         left = (
             "DDL cannot be rolled back here, so the statements of this step that ran "
-            f"stay applied ({done}), as do batches a backfill committed, while "
+            f"stay applied ({done}){', as do ' + batches if backfilled else ''}, while "
             "alembic_version still names the revision before it: undo them by hand, "
             "unless the revision skips what exists (docs/deploying.md, 'A revision "
             "that failed halfway')"
@@ -455,8 +461,9 @@ def explain_failure(
         # A batched backfill (backfill.py) commits batch by batch: those batches stay,
         # and running the revision again resumes where it stopped.
         left = (
-            "its open transaction was rolled back (batches a backfill committed stay) "
-            "and earlier revisions stay applied"
+            "its open transaction was rolled back"
+            + (f" ({batches} stay)" if backfilled else "")
+            + " and earlier revisions stay applied"
         )
     else:
         left = "check the schema: this connection could not roll it back"
