@@ -161,8 +161,20 @@ def test_tokens_never_reach_a_log_line(
 
 
 def test_tokens_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("API_TOKENS", " one , two,, ")
-    assert configured_tokens() == ("one", "two")
+    monkeypatch.setenv("API_TOKENS", f" {TOKENS[0]} , {TOKENS[1]},, ")
+    assert configured_tokens() == TOKENS
+
+
+def test_a_short_token_is_refused_without_showing_it(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    no_server: list[dict[str, Any]],
+) -> None:
+    monkeypatch.setenv("API_TOKENS", f"{TOKENS[0]},abc123")
+    assert main([]) == 2 and not no_server
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("Cannot start the API: API_TOKENS holds 1 token(s) under")
+    assert "abc123" not in line and TOKENS[0] not in line
 
 
 @pytest.fixture

@@ -24,6 +24,9 @@ from ..settings import SettingError, Settings
 TOKENS = "API_TOKENS"
 # The example value in .env.example: public, so never a token.
 PLACEHOLDER = "replace-with-a-long-random-token"
+# Shorter tokens are words or test values, not secrets (token_urlsafe(32) gives 43).
+SHORTEST_TOKEN = 16
+_MAKE_ONE = 'e.g. python3 -c "import secrets; print(secrets.token_urlsafe(32))"'
 # An explicit choice to serve without tokens beyond this machine (see __main__.py).
 OPEN = "API_OPEN"
 # The largest request body read: the example bodies are a few hundred bytes.
@@ -105,8 +108,13 @@ def configured_tokens(settings: Settings | None = None) -> tuple[str, ...]:
     if PLACEHOLDER in tokens:
         raise SettingError(
             f"{TOKENS} holds the placeholder of .env.example: replace it with long "
-            'random tokens, e.g. python3 -c "import secrets; '
-            'print(secrets.token_urlsafe(32))"'
+            f"random tokens, {_MAKE_ONE}"
+        )
+    short = sum(len(token) < SHORTEST_TOKEN for token in tokens)
+    if short:  # counted, never shown
+        raise SettingError(
+            f"{TOKENS} holds {short} token(s) under {SHORTEST_TOKEN} characters, easy "
+            f"to guess: replace them with long random ones, {_MAKE_ONE}"
         )
     return tokens
 
