@@ -665,6 +665,31 @@ def test_helper_resumes_where_it_stopped_without_offset(target: Target) -> None:
         assert all(user in s and group in s and order in s for s in updates)
 
 
+def test_rows_written_ahead_of_the_walk_are_done_and_reported_as_such(target: Target) -> None:
+    backfill = load_backfill(target.project)
+    table = reserved_words_table(target.engine, rows=10)
+    user, order = target.quote("user"), target.quote("order")
+    said: list[str] = []
+
+    def write(batch: sa.ColumnElement[bool]) -> sa.Executable:
+        return table.update().where(batch).values({"group": table.c.order + " ✓"})
+
+    def the_app_inserts(progress) -> None:
+        said.append(str(progress))
+        if progress.batches == 1:  # the service writes new rows, ahead of the cursor
+            target.execute(f"INSERT INTO {user} (id, {order}, touches) VALUES (99, 'new', 0)")
+
+    pending = table.c.group.is_(None)
+    with target.engine.connect() as connection:
+        report = backfill.run_batches(
+            connection, table, write, pending, batch_size=4, progress=the_app_inserts
+        )
+    assert (report.total, report.done, report.remaining) == (10, 11, 0)
+    assert said[0].startswith("user: 4 of 10 rows (40.0%), 1 batches")
+    # Not "11 of 10 rows (110.0%)":
+    assert said[-1].startswith("user: 11 rows (10 pending at the start), 3 batches"), said
+
+
 def test_helper_stops_and_reports_rows_its_statement_left_pending(target: Target) -> None:
     backfill = load_backfill(target.project)
     table = reserved_words_table(target.engine, rows=10)

@@ -50,10 +50,14 @@ class Progress:
         return self.done / self.elapsed if self.elapsed > 0 else 0.0
 
     def __str__(self) -> str:
-        share = 100.0 * self.done / self.total if self.total else 100.0
+        if self.done > self.total:  # the walk also met rows written since it started
+            rows = f"{self.done:,} rows ({self.total:,} pending at the start)"
+        else:
+            share = 100.0 * self.done / self.total if self.total else 100.0
+            rows = f"{self.done:,} of {self.total:,} rows ({share:.1f}%)"
         return (
-            f"{self.label}: {self.done:,} of {self.total:,} rows ({share:.1f}%), "
-            f"{self.batches:,} batches, {self.elapsed:.1f} s, {self.rate:,.0f} rows/s"
+            f"{self.label}: {rows}, {self.batches:,} batches, {self.elapsed:.1f} s, "
+            f"{self.rate:,.0f} rows/s"
         )
 
 
