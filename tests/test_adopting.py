@@ -271,6 +271,33 @@ def test_a_kept_table_name_keyed_by_another_column_is_created_anew(
         make(project, "migrate", **env)
 
 
+@pytest.mark.parametrize(
+    "database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_a_key_made_of_other_columns_is_a_change_revision_and_check_see(
+    database: str, servers: dict[str, str], request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    # Alembic compares no primary keys: an existing column joining the key (no column
+    # added or dropped) went unnoticed by make revision and make check alike.
+    baked: Baked = request.getfixturevalue(f"baked_{database}")
+    project = Baked(tmp_path / baked.path.name, baked.package)
+    shutil.copytree(baked.path, project.path)
+    first, _ = databases(database, servers, tmp_path)
+    with first as url:
+        env = {"DATABASE_URL": url}
+        make(project.path, "migrate", **env)
+        run_sql(database, url, EXAMPLE_ROWS)
+        project.set_field("ItemBase", "sku", "sku: str = Field(max_length=64, primary_key=True)")
+        assert "order_items" in make_failing(project.path, "check", **env)
+        written = make(project.path, "revision", "m=key items by id and sku", **env)
+        assert "DATA LOSS: drops table order_items: created anew below" in written
+        make(project.path, "migrate", **env)
+        assert set(primary_key(database, url, "order_items")) == {"id", "sku"}
+        make(project.path, "check", **env)
+        make(project.path, "downgrade", **env)
+        assert primary_key(database, url, "order_items") == ["id"]
+
+
 UUID_USERS = '''"""Users keyed by a UUID the server makes (added by a test)."""
 
 import uuid

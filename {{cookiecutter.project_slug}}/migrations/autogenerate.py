@@ -183,16 +183,17 @@ def options(
     config: Config, dialect_name: str, target_metadata: Callable[[], MetaData]
 ) -> dict[str, Any]:
     """The context.configure options of a run that may compare models and database."""
-    from migrations import review
+    from migrations import dependency_order, review
 
     database = backend(dialect_name)
     return {
         "target_metadata": load_models(target_metadata, dialect_name),
         "compare_type": compare_type,
         "compare_server_default": database.compare_server_default,
-        # Alembic's own comparisons, then the database's.
+        # Alembic's own comparisons, then the project's and the database's.
         "autogenerate_plugins": [
             "alembic.autogenerate.*",
+            dependency_order.PLUGIN.name,
             *database.autogenerate_plugins(),
         ],
         "include_object": include_object_filter(excluded_tables(config)),

@@ -12,10 +12,11 @@ revision fails there in most orders. Here every revision runs:
 3. new tables are created, parents before children;
 4. the other changes to kept tables follow (new foreign keys can point at new tables).
 
-A table whose primary key changes (a BIGINT key becoming a UUID, or another column
-becoming the key, as when a model of your own replaces the example `users`) cannot be
-altered in place: the foreign keys and identity behind it refuse, and SQLite would keep
-the table without a key. It is dropped and created anew, with a DATA LOSS note.
+A table whose primary key changes (a BIGINT key becoming a UUID, another column
+becoming the key, as when a model of your own replaces the example `users`, or a column
+joining it, which Alembic itself does not compare: Rekey below) cannot be altered in
+place: the foreign keys and identity behind it refuse, and SQLite would keep the table
+without a key. It is dropped and created anew, with a DATA LOSS note.
 """
 
 from __future__ import annotations
@@ -24,10 +25,50 @@ import graphlib
 from typing import Any
 
 import sqlalchemy as sa
+from alembic.autogenerate.api import AutogenContext
 from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
+from alembic.runtime.plugins import Plugin
+from alembic.util import DispatchPriority, PriorityDispatchResult
 
 Operations = list[ops.MigrateOperation]
+
+
+class Rekey(ops.MigrateOperation):
+    """Marks a table whose key is made of other columns; replaced below by the
+    table's drop and creation, so never rendered."""
+
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+
+    def to_diff_tuple(self) -> tuple[Any, ...]:
+        return ("rekey_table", self.table_name)
+
+    def reverse(self) -> Rekey:  # Alembic's first downgrade, which review.py redoes
+        return self
+
+
+def _compare_primary_key(
+    autogen_context: AutogenContext,
+    modify_ops: ops.ModifyTableOps,
+    schema: str | None,
+    name: str,
+    conn_table: sa.Table | None,
+    metadata_table: sa.Table | None,
+) -> PriorityDispatchResult:
+    """Alembic compares no primary keys: a key that takes in or leaves out a column
+    (a composite key, say) would otherwise go unnoticed by revision and check."""
+    if conn_table is not None and metadata_table is not None:
+        keys = [{c.name for c in t.primary_key} for t in (conn_table, metadata_table)]
+        if keys[0] != keys[1]:
+            modify_ops.ops.append(Rekey(name))
+    return PriorityDispatchResult.CONTINUE
+
+
+PLUGIN = Plugin("project.primary_keys")
+PLUGIN.add_autogenerate_comparator(
+    _compare_primary_key, "table", "primary_key", priority=DispatchPriority.LAST
+)
 
 
 def order_tables(
@@ -158,13 +199,9 @@ def _rebuild_retyped_tables(
 
 
 def _rekeys(alter: ops.MigrateOperation, table: sa.Table) -> bool:
-    """Whether `alter` changes the table's primary key: a key column added or dropped
-    (the key moves to another column), or a key column of another kind."""
-    if isinstance(alter, ops.AddColumnOp):
-        return bool(alter.column.primary_key)
-    if isinstance(alter, ops.DropColumnOp):
-        return alter._reverse is not None and bool(alter._reverse.column.primary_key)
-    return (
+    """Whether `alter` changes the table's primary key: other columns make it up
+    (Rekey), or a key column of another kind."""
+    return isinstance(alter, Rekey) or (
         isinstance(alter, ops.AlterColumnOp)
         and alter.modify_type is not None
         and alter.column_name in table.c
