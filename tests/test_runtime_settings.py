@@ -275,3 +275,45 @@ def test_env_file_values_are_taken_as_written(runtime: Runtime, tmp_path: Path) 
     settings = runtime("postgresql")
     value, source = settings.setting("DATABASE_PASSWORD", {"HOME": "/x"}, tmp_path / ".env")
     assert value == "pa${HOME}ss$x" and ".env" in source
+
+
+# The tests' guard for the app's database (the project's tests/conftest.py): one
+# database, however DATABASE_URL and TEST_DATABASE_URL each spell the way to it.
+SAME = {
+    "mysql": [
+        ("mysql://app:a@localhost:3306/orders", "mysql://app:b@127.0.0.1/orders"),
+        ("mysql://app@LOCALHOST/orders", "mariadb://root@127.0.0.1:3306/ORDERS"),
+        ("mysql://app@localhost/orders?charset=utf8mb4", "mysql://app@[::1]:3306/orders"),
+        ("mysql://app@/orders?unix_socket=/run/mysqld/mysqld.sock", "mysql://app@localhost/orders"),
+    ],
+    "postgresql": [
+        ("postgresql://app@localhost:5432/orders", "postgres://x@127.0.0.1/orders"),
+        ("postgresql://app@/orders", "postgresql://app@localhost/orders"),
+        ("postgresql://app@db.example:6432/orders", "postgresql://app@DB.example:6432/orders"),
+        ("sqlite:///app.db", "sqlite:///./app.db"),
+    ],
+}
+APART = {
+    "mysql": [
+        ("mysql://app@localhost/orders", "mysql://app@localhost/orders_test"),
+        ("mysql://app@localhost/orders", "mysql://app@localhost:3307/orders"),
+    ],
+    "postgresql": [
+        ("postgresql://app@localhost/orders", "postgresql://app@localhost/orders_test"),
+        ("postgresql://app@localhost/orders", "postgresql://app@db.example/orders"),
+        ("postgresql://app@localhost/orders", "sqlite:///orders"),
+        ("sqlite:///app.db", "sqlite:///test.db"),
+        ("sqlite://", "sqlite://"),
+    ],
+}
+
+
+@pytest.mark.parametrize("database", ["postgresql", "mysql"])
+def test_two_spellings_of_one_database_are_the_same_database(
+    runtime: Runtime, database: str
+) -> None:
+    settings = runtime(database)
+    for pairs, same in ((SAME[database], True), (APART[database], False)):
+        for one, other in pairs:
+            urls = [settings.parse_database_url(url) for url in (one, other)]
+            assert settings.same_database(*urls) is same, (one, other)

@@ -265,6 +265,41 @@ def _utf8mb4(url: URL, source: str) -> URL:
 {%- endif %}
 
 
+def same_database(one: URL, other: URL) -> bool:
+    """Whether two URLs reach one database, however each spells the way there:
+    localhost or 127.0.0.1, the default port written or left out, a name's case."""
+    backend = one.get_backend_name()
+    if other.get_backend_name() != backend:
+        return False
+    if backend == "sqlite":
+        files = [url.database for url in (one, other)]
+        if not all(files) or ":memory:" in files:
+            return False  # an in-memory database belongs to its connection alone
+        return Path(str(files[0])).resolve() == Path(str(files[1])).resolve()
+    port = {"postgresql": 5432, "mysql": 3306}.get(backend)
+    return (
+        (one.port or port) == (other.port or port)
+        and (one.database or "").casefold() == (other.database or "").casefold()
+        and bool(_addresses(one.host) & _addresses(other.host))
+    )
+
+
+def _addresses(host: str | None) -> set[str]:
+    """What `host` resolves to; "local" for this machine (loopback, a socket)."""
+    import ipaddress
+    import socket
+
+    if not host or host.startswith("/"):
+        return {"local"}
+    try:
+        found = socket.getaddrinfo(host, None)
+    except OSError:  # not resolvable here: compared as written
+        return {host.casefold()}
+    # (An IPv6 address may carry its interface: fe80::1%eth0.)
+    addresses = {ipaddress.ip_address(str(i[4][0]).partition("%")[0]) for i in found}
+    return {"local" if address.is_loopback else str(address) for address in addresses}
+
+
 def _anchor_sqlite_path(url: URL) -> URL:
     # A relative SQLite path means "in this project", wherever the command runs from.
     database = url.database or ""

@@ -45,7 +45,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from {{ cookiecutter.package_name }}.db import create_db_engine
 
 from migrations.safety import connected
-from migrations.settings import SettingError, parse_database_url, setting
+from migrations.settings import (
+    SettingError,
+    parse_database_url,
+    same_database,
+    setting,
+)
 from migrations.settings import database_url as app_database_url
 
 # pytest-alembic's fixtures, without its test collector (see pyproject.toml).
@@ -100,11 +105,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> URL:
 def is_the_apps_database(url: URL) -> bool:
     """Whether `url` names DATABASE_URL's database (drivers and passwords aside)."""
     try:
-        app = app_database_url()
+        return same_database(url, app_database_url())
     except SettingError:  # no usable DATABASE_URL: no database of the app's to empty
         return False
-    where = [(u.get_backend_name(), u.host, u.port, u.database) for u in (url, app)]
-    return where[0] == where[1]
 
 
 def make_alembic_config(connection: Connection | {{ "AsyncEngine" if aio else "Engine" }} | None = None) -> Config:
