@@ -446,7 +446,7 @@ def test_readme_testing_commands_are_those_of_the_projects_ci(
     assert shown == ci_servers, testing
     database = f"{baked.package}_test"
     if answers.get("database") == "mysql":
-        assert f"mysql -e 'CREATE DATABASE {database} CHARACTER SET utf8mb4" in testing
+        assert f"mysql -u root -e 'CREATE DATABASE {database} CHARACTER SET utf8mb4" in testing
         assert "createdb" not in testing and "postgres" not in testing.lower()
     else:
         assert f"createdb {database}" in testing

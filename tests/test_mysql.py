@@ -555,7 +555,7 @@ def test_the_readmes_database_commands_run_as_written(baked_mysql: Baked, mysql_
     commands = block.split("```", 1)[0]
     commands = commands[commands.index("mysql -u root") :]
     testing = (baked_mysql.path / "docs" / "testing.md").read_text()
-    (once,) = [line for line in testing.splitlines() if line.startswith("mysql -e")]
+    (once,) = [line for line in testing.splitlines() if line.startswith("mysql -u root -e")]
     database, user = f"readme_{os.getpid()}", f"readme_app_{os.getpid()}"
     script = (commands + once).replace(baked_mysql.package, database)
     run(["bash", "-ec", re.sub(r"\bapp\b", user, script)])
