@@ -145,6 +145,34 @@ def make(project: Path, *args: str, check: bool = True, **env: str):
     return run(command, check=check, cwd=project, PATH=SYSTEM_PATH, **env)
 
 
+def test_a_revision_that_adds_and_takes_away_splits_as_the_docs_say(project: Baked) -> None:
+    # docs/deploying.md, "Rolling deploys": the draft thrown away as docs/migrations.md
+    # says, then written again in two steps, from the models alone.
+    make(project.path, "migrate")
+    models = project.path / project.package / "models" / "examples.py"
+    before = models.read_text()
+    project.drop_field("UserBase", "name")
+    project.add_field("UserBase", "phone: str | None = Field(default=None, max_length=30)")
+    mixed = make(project.path, "revision", "m=phone, no name")
+    assert "contract revision that also adds users.phone" in mixed.stderr
+    (draft,) = [path for path in project.versions if path.name.endswith("_phone_no_name.py")]
+    draft.unlink()  # never applied: nothing to downgrade
+    make(project.path, "migration-head")
+
+    models.write_text(before)  # what the draft took away, back
+    project.add_field("UserBase", "phone: str | None = Field(default=None, max_length=30)")
+    make(project.path, "revision", "m=add phone")
+    make(project.path, "migrate")
+    project.drop_field("UserBase", "name")
+    contract = make(project.path, "revision", "m=drop name")
+    assert "also adds" not in contract.stderr
+    written = {path.name.split("_", 2)[2]: path.read_text() for path in project.versions}
+    assert 'phase = "expand"' in written["add_phone.py"]
+    assert 'phase = "contract"' in written["drop_name.py"]
+    make(project.path, "migrate-contract")
+    make(project.path, "check")
+
+
 class Load:
     """Requests to a server in a loop, from a thread, until stopped: reads and writes,
     each answer's status kept."""

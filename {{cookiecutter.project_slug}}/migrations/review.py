@@ -174,8 +174,8 @@ def _flag_additions(operations: list[ops.MigrateOperation]) -> None:
     if added:
         text = (
             f"contract revision that also adds {', '.join(added)}: a rolling deploy "
-            "runs it after the new release starts, so move the additions to an expand "
-            'revision of their own (docs/deploying.md, "Rolling deploys")'
+            "runs it after the new release starts, so write the additions first, as "
+            'an expand revision of their own (docs/deploying.md, "Rolling deploys")'
         )
         operations.insert(0, Note(text))
         log.warning("%s", text)
