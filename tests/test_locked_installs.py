@@ -133,6 +133,7 @@ def test_a_lock_that_cannot_be_checked_stops_install_in_one_line(
     assert stopped.returncode != 0 and not (project / ".venv").exists()
     (line, made) = stopped.stderr.strip().splitlines()
     assert line.startswith("uv.lock could not be checked against pyproject.toml"), line
+    assert line.partition("; uv says: ")[2].startswith("error: ")  # uv's own reason
     assert made.startswith("make: ***")
 
 
