@@ -145,6 +145,14 @@ def make(project: Path, *args: str, check: bool = True, **env: str):
     return run(command, check=check, cwd=project, PATH=SYSTEM_PATH, **env)
 
 
+def test_a_revision_written_by_hand_asks_for_its_phase(project: Baked) -> None:
+    # Not "written by autogenerate": nothing classified it (make check will).
+    project.alembic("revision", "-m", "by hand")
+    (written, initial) = sorted(project.versions, key=lambda p: "_by_hand" not in p.name)
+    assert "# Written by hand: say which it is" in written.read_text()
+    assert "# Written by autogenerate" in initial.read_text()
+
+
 def test_a_revision_that_adds_and_takes_away_splits_as_the_docs_say(project: Baked) -> None:
     # docs/deploying.md, "Rolling deploys": the draft thrown away as docs/migrations.md
     # says, then written again in two steps, from the models alone.
