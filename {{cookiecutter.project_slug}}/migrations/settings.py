@@ -276,7 +276,7 @@ def same_database(one: URL, other: URL) -> bool:
         if not all(files) or ":memory:" in files:
             return False  # an in-memory database belongs to its connection alone
         return Path(str(files[0])).resolve() == Path(str(files[1])).resolve()
-    port = {"postgresql": 5432, "mysql": 3306}.get(backend)
+    port = {{ 3306 if cookiecutter.database == "mysql" else 5432 }}  # the server's default
     return (
         (one.port or port) == (other.port or port)
         and (one.database or "").casefold() == (other.database or "").casefold()
