@@ -327,6 +327,7 @@ def guarded(
     options = (
         {"transactional_ddl": True} if limits and database.TRANSACTIONAL_DDL else {}
     )
+    connection.info.pop("committed_batches", None)  # counted afresh for this run
     with statements_by_step(connection) as ran:
         try:
             # (Its first statement may wait for a lock: SQLite's BEGIN IMMEDIATE.)
