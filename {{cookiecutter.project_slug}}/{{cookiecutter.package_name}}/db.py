@@ -97,8 +97,8 @@ def _mysql_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-# A failed CHECK constraint: MariaDB's and MySQL's error numbers. PyMySQL calls it an
-# OperationalError (what a lost server is); it is an IntegrityError everywhere else.
+# A failed CHECK constraint: MariaDB's and MySQL's error numbers. The driver calls it
+# an OperationalError (what a lost server is); it is an IntegrityError everywhere else.
 _CHECK_FAILED = {4025, 3819}
 
 
