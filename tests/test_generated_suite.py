@@ -90,13 +90,18 @@ def test_an_unreachable_test_database_is_one_line_without_its_password(
         ("sqlite:///app.db", "sqlite:///./app.db"),
         # As .env.example and docs/testing.md spell the server: one database still.
         ("postgresql://me:x@localhost:5432/app", "postgresql://me:x@127.0.0.1/app"),
+        # The app through a pooler (deploying.md), its migrations to the server itself.
+        (
+            "postgresql://me:x@127.0.0.1:6432/app\nMIGRATION_DATABASE_URL=postgresql://me:x@localhost/app",
+            "postgresql://me:x@127.0.0.1:5432/app",
+        ),
     ],
 )
 def test_tests_refuse_the_apps_own_database_and_leave_it_as_it_was(
     same: str, test: str, project: Baked
 ) -> None:
-    # The tests drop every table in their database: DATABASE_URL's (in .env, where a
-    # copied line is easily left) is refused before anything connects to it.
+    # The tests drop every table in their database: the app's (in .env, where a copied
+    # line is easily left) is refused before anything connects to it.
     (project.path / ".env").write_text(f"DATABASE_URL={same}\nTEST_DATABASE_URL={test}\n")
     app_db = project.path / "app.db"
     if same.startswith("sqlite"):
@@ -105,7 +110,7 @@ def test_tests_refuse_the_apps_own_database_and_leave_it_as_it_was(
     result = run_suite(project, check=False)
     output = result.stdout + result.stderr
     assert result.returncode != 0
-    (line,) = [line for line in output.splitlines() if "names DATABASE_URL's database" in line]
+    (line,) = [line for line in output.splitlines() if "names the app's database" in line]
     assert "a database of their own" in line and "x@" not in output, output
     if same.startswith("sqlite"):
         assert app_db.read_bytes() == before

@@ -3,7 +3,7 @@
 Tests use TEST_DATABASE_URL (from the environment, else .env) when it is set and a
 temporary SQLite file otherwise; they never use DATABASE_URL, so a developer's database
 is safe. Every table in the TEST_DATABASE_URL database is dropped by these tests: point
-it at a database of its own (DATABASE_URL's own is refused).
+it at a database of its own (the app's is refused).
 """
 {%- set aio = cookiecutter.stack == "async" %}
 {%- set api = cookiecutter.include_api == "y" %}
@@ -86,8 +86,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> URL:
         url = parse_database_url(raw, source)
         if is_the_apps_database(url):
             stop(
-                f"{source} names DATABASE_URL's database, whose tables the tests would "
-                "drop: give the tests a database of their own"
+                f"{source} names the app's database (DATABASE_URL's or "
+                "MIGRATION_DATABASE_URL's), whose tables the tests would drop: give "
+                "the tests a database of their own"
             )
         connected(url, lambda _connection: None)
     except SettingError as exc:
@@ -103,11 +104,18 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> URL:
 
 
 def is_the_apps_database(url: URL) -> bool:
-    """Whether `url` names DATABASE_URL's database (drivers and passwords aside)."""
-    try:
-        return same_database(url, app_database_url())
-    except SettingError:  # no usable DATABASE_URL: no database of the app's to empty
-        return False
+    """Whether `url` names the database of DATABASE_URL or MIGRATION_DATABASE_URL (the
+    same one, past a pooler), drivers and passwords aside."""
+    names = ["DATABASE_URL"]
+    if setting("MIGRATION_DATABASE_URL")[0]:
+        names.append("MIGRATION_DATABASE_URL")
+    for name in names:
+        try:
+            if same_database(url, app_database_url(name=name)):
+                return True
+        except SettingError:  # not usable: no database of the app's to empty there
+            pass
+    return False
 
 
 def make_alembic_config(connection: Connection | {{ "AsyncEngine" if aio else "Engine" }} | None = None) -> Config:
