@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import BIN, SYSTEM_PATH, TEMPLATE, Baked, run
+from .helpers import BIN, SYSTEM_PATH, TEMPLATE, Baked, run, sqlite_rows
 
 GIT = ["git", "-c", "user.name=Dev", "-c", "user.email=dev@example.com"]
 GIT += ["-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"]
@@ -132,6 +132,21 @@ def test_rebase_refuses_a_revision_the_database_already_ran(
     forced = make(project.path, "rebase-migration", "FORCE=1", DATABASE_URL=applied)
     assert "now follows" in forced.stdout
     assert len(heads(project)) == 1
+    # That database ran a's revision but not b's, which now comes first: the warning's
+    # commands, run as written, put it back on the history.
+    (warning,) = [line for line in forced.stderr.splitlines() if line.startswith("warning:")]
+    assert "make migrate will not run it" in warning
+    for command in warning.rpartition("history with: ")[2].split(" && "):
+        program, *args = command.split()
+        if program == "alembic":
+            project.alembic(*args, DATABASE_URL=applied)
+        else:
+            make(project.path, *args, DATABASE_URL=applied)
+    columns = sqlite_rows(
+        Path(applied.removeprefix("sqlite:///")), "PRAGMA table_info(order_items)"
+    )
+    assert "city" in {column[1] for column in columns}
+    project.alembic("check", DATABASE_URL=applied)
 
 
 def test_rebase_outside_a_merge_names_the_heads_onto_may_name(

@@ -167,23 +167,24 @@ def rebase(onto: str | None, force: bool) -> int:
         if revision.revision != result.theirs
     ]
     applied = applied_revisions(script)
-    if applied and set(moved) & applied and not force:
+    was = result.previous_down_revision or "base"
+    ran = sorted(set(moved) & (applied or set()))
+    if ran and not force:
         for path, text in before.items():  # put everything back as it was
             path.write_text(text)
         if head_before is not None:
             found.head_file.write_text(head_before)
         print(
-            f"error: revision {sorted(set(moved) & applied)[0]} is already applied to "
-            "the database of DATABASE_URL, so re-parenting it would leave that "
-            "database off the history: downgrade it first (alembic downgrade "
-            f"{result.previous_down_revision or 'base'}), or run with FORCE=1",
+            f"error: revision {ran[0]} is already applied to the database of "
+            "DATABASE_URL, so re-parenting it would leave that database off the "
+            f"history: downgrade it first (alembic downgrade {was}), or run with "
+            "FORCE=1 for a database you will rebuild",
             file=sys.stderr,
         )
         return 1
     _rewrite_parent(result.path, result.theirs)
     record(found, result.ours)
     path = result.path.relative_to(PROJECT_ROOT)
-    was = result.previous_down_revision or "base"
     print(
         f"{path} now follows {result.theirs} (it followed {was}), and "
         f"migrations/head.txt records {result.ours}.\n"
@@ -193,6 +194,14 @@ def rebase(onto: str | None, force: bool) -> int:
     )
     if applied is None:
         print("(no database reachable at DATABASE_URL: nothing was checked there)")
+    if ran:  # FORCE: that database is at this branch's head without theirs
+        print(
+            f"warning: the database of DATABASE_URL ran {', '.join(ran)} but not "
+            f"{result.theirs}, which now comes first, and make migrate will not run "
+            f"it: rebuild that database, or put it back on the history with: alembic "
+            f"downgrade {result.theirs} && alembic stamp {was} && make migrate",
+            file=sys.stderr,
+        )
     return 0
 
 
