@@ -12,6 +12,7 @@ import sys
 import tempfile
 import textwrap
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +31,7 @@ from .helpers import (
     add_slow_revisions,
     advisory_lock_key,
     clean_env,
+    copy_of,
     failure_line,
     free_port,
     imported_from,
@@ -773,3 +775,38 @@ def test_each_statement_is_told_apart_by_the_step_it_ran_in(baked_sqlite: Baked)
         connection.exec_driver_sql("SELECT 1")
         raised_by(lambda: revision["upgrade"](connection))
     assert ran == [("", "SELECT 1"), ("upgrade a1 -> b2, add phone", "SELECT 2")]
+
+
+@pytest.mark.postgres
+def test_the_postgresql_restore_drill_runs_as_written(
+    baked_postgresql: Baked, postgres_url: str, tmp_path: Path
+) -> None:
+    project = copy_of(baked_postgresql, tmp_path)
+    project.alembic("upgrade", "head", DATABASE_URL=postgres_url)
+    postgres_rows(postgres_url, "INSERT INTO users (email, name) VALUES ('ada@x.org', 'Ada')")
+    make = ["make", "-C", str(project.path), "backup", f"PYTHON={sys.executable}"]
+    run(make, DATABASE_URL=postgres_url, PATH=f"{BIN}:{SYSTEM_PATH}")
+    (dump,) = (project.path / "backups").glob("*.dump")
+    # docs/deploying.md's drill, as written, with PGHOST and PGUSER as its comment says,
+    # a drill database of this test's own, and this server's admin role for the app's.
+    page = (project.path / "docs" / "deploying.md").read_text()
+    (drill,) = [b for b in re.findall(r"```bash\n(.*?)```", page, re.S) if "drill" in b]
+    name = f"drill_{uuid.uuid4().hex[:8]}"
+    server = postgres_url.rsplit("/", 1)[0]
+    for old, new in {
+        "backups/<file>.dump": str(dump),
+        "<the app's role>": "postgres",
+        "postgresql://.../": f"{server}/",
+        "restore_drill": name,
+    }.items():
+        assert old in drill
+        drill = drill.replace(old, new)
+    env = {"PGHOST": "127.0.0.1", "PGUSER": "postgres", "PATH": f"{BIN}:{SYSTEM_PATH}"}
+    try:
+        ran = run(["bash", "-ec", drill], cwd=project.path, **env)
+    finally:  # (dropdb ran unless the drill failed before it)
+        admin = psycopg2.connect(f"{server}/postgres")
+        admin.autocommit = True
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
+    assert f"{project.initial_revision()} (head) (current)" in ran.stdout
