@@ -169,8 +169,22 @@ def test_make_run_restarts_when_env_changes_so_a_new_token_takes_effect(
         assert server.call("GET", f"/users/{TOKEN}?jwt={TOKEN[::-1]}")[0] == 401
         # Partly percent-encoded: masked too (uvicorn 0.55 and later log the raw path).
         assert server.call("GET", f"/users/%{ord(TOKEN[0]):02x}{TOKEN[1:]}")[0] == 401
+        # A merge that conflicts on head.txt (docs/teamwork.md): the reload says so in
+        # one line, and the app comes back once the conflict is resolved.
+        head = project.path / "migrations" / "head.txt"
+        resolved = head.read_text()
+        head.write_text(f"<<<<<<< ours\n{resolved}=======\nabc\n>>>>>>> theirs\n")
+        deadline = time.monotonic() + 30
+        while "Cannot start the API: " not in server.log.read_text():
+            assert time.monotonic() < deadline, "the broken head.txt was never reported"
+            time.sleep(0.3)
+        head.write_text(resolved)
+        while status_without_token(server) != 401:
+            assert time.monotonic() < deadline, "the app never came back"
+            time.sleep(0.3)
     finally:
         log = server.stop()
+    assert "Traceback" not in log, log
     assert "WatchFiles detected changes in '.env'. Reloading..." in log
     assert "/users?limit=***&access_token=*** HTTP/1.1" in log
     assert "/users/***?jwt=*** HTTP/1.1" in log
