@@ -225,6 +225,9 @@ with op.batch_alter_table("users") as batch_op:
     # Add an index.
     workflow.project.set_field("ItemBase", "sku", "sku: str = Field(max_length=64, index=True)")
     step("s4index", "index item sku")
+    # Both ways through migrations/online.py: a rollback has writers too.
+    upgrade, _, downgrade = workflow.revision_file("s4index").read_text().partition("def downgrade")
+    assert "online.create_index(" in upgrade and "online.drop_index(" in downgrade
     round_trip("s4index")
     assert "ix_order_items_sku" in workflow.indexes("order_items")
     workflow.alembic("downgrade", "-1")

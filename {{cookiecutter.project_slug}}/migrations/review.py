@@ -14,10 +14,11 @@
 - Its phase (migrations/phases.py): contract when it takes something away, else expand.
 {%- if cookiecutter.database == "mysql" %}
 - On a table that already exists, an index goes through migrations/online.py, which
-  on MySQL and MariaDB lets the table's writers go on.
+  on MySQL and MariaDB lets the table's writers go on, in the upgrade and the downgrade.
 {%- else %}
 - On a table that already exists, an index, a foreign key and NOT NULL go through
-  migrations/online.py, which on PostgreSQL lets the table's writers go on.
+  migrations/online.py, which on PostgreSQL lets the table's writers go on, in the
+  upgrade and the downgrade.
 {%- endif %}
 """
 
@@ -156,6 +157,8 @@ def review_revision(
         attributes["phase"] = "contract"
         for upgrade in script.upgrade_ops_list:
             _flag_additions(upgrade.ops)
+    for downgrade in script.downgrade_ops_list:  # a rollback has writers too
+        _online(downgrade.ops)
 
 
 def _flag_additions(operations: list[ops.MigrateOperation]) -> None:
