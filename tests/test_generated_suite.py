@@ -170,6 +170,9 @@ def test_swapping_the_example_models_for_your_own_keeps_the_suite_green(
         # A drop is where data is lost: said in the file and on the console.
         assert f"# DATA LOSS: drops table {table}" in text
         assert f"DATA LOSS: drops table {table}" in result.stderr
+    # So is the downgrade's drop of the new table (make downgrade says nothing).
+    downgrade = text.partition("def downgrade")[2]
+    assert "# DATA LOSS (downgrade): drops table notes, with its rows" in downgrade
     assert_all_passed(run_suite(project))
 
 

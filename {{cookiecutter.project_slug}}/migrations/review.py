@@ -144,6 +144,7 @@ def review_revision(
     for downgrade in script.downgrade_ops_list:
         _keep_indexes_of_dropped_tables(downgrade.ops)
         _restore_what_can_be(downgrade.ops)
+        _note_what_a_downgrade_drops(downgrade.ops)
         _make_generic(downgrade.ops)
         if context.dialect.name == "sqlite":
             _keys_typed_as_their_targets(downgrade.ops)
@@ -314,6 +315,19 @@ def _online_call(operation: ops.MigrateOperation) -> str | None:
             )
 {%- endif %}
     return None
+
+
+def _note_what_a_downgrade_drops(operations: list[ops.MigrateOperation]) -> None:
+    """A downgrade loses data too: what the revision made goes, with what it holds."""
+    for container, index, operation in _walk(operations):
+        if isinstance(operation, ops.DropTableOp):
+            what = f"table {operation.table_name}, with its rows"
+        elif isinstance(operation, ops.DropColumnOp):
+            where = f"{operation.table_name}.{operation.column_name}"
+            what = f"column {where}, with its values"
+        else:
+            continue
+        container.insert(index, Note(f"DATA LOSS (downgrade): drops {what}"))
 
 
 def _restore_what_can_be(operations: list[ops.MigrateOperation]) -> None:
