@@ -19,9 +19,8 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from unittest.mock import patch
 
 from alembic.config import Config
 from alembic.config import main as alembic
@@ -105,7 +104,10 @@ def main() -> int:
         aside = Path(folder)
         kept = [Path(shutil.move(path, aside / path.name)) for path in old]
         # Written first, so a model the scratch database refuses changes nothing.
-        with scratch_environment(scratch_url):
+        # DATABASE_URL naming it, without the password and migration route .env
+        # gives (they are your database's); the environment as it was afterwards.
+        scratch_env = {"DATABASE_PASSWORD": "", "MIGRATION_DATABASE_URL": ""}
+        with patch.dict(os.environ, DATABASE_URL=scratch_url, **scratch_env):
             written = cli("revision", "--autogenerate", "-m", "initial schema")
         new = [Path(shutil.move(path, aside)) for path in versions.glob("*.py")]
         for path, original in zip(kept, old, strict=True):
@@ -126,23 +128,6 @@ def main() -> int:
         for path in new:
             shutil.move(path, versions / path.name)
     return 0
-
-
-@contextmanager
-def scratch_environment(url: str) -> Iterator[None]:
-    """DATABASE_URL naming `url`, without the password and migration route .env gives
-    (they belong to your database), for as long as the block runs."""
-    names = ("DATABASE_URL", "DATABASE_PASSWORD", "MIGRATION_DATABASE_URL")
-    saved = {name: os.environ.get(name) for name in names}
-    os.environ.update(DATABASE_URL=url, DATABASE_PASSWORD="", MIGRATION_DATABASE_URL="")
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 if __name__ == "__main__":
