@@ -418,7 +418,7 @@ def explain_failure(
     limits: MigrationLimits | None,
     rolled_back: bool,
     timeout_kind: str | None,
-    backfilled: bool = False,
+    backfilled: bool,
 ) -> str:
     """One line: which step failed, why, and what (of the statements it `ran`) was
     left behind."""
